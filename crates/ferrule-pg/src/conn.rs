@@ -1,0 +1,541 @@
+//! A live connection: the caller-side handle and the reader/writer tasks behind it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ferrule_core::{Error, ErrorKind, Value};
+use parking_lot::Mutex;
+use postgres_protocol::message::frontend;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::cancel::CancelTarget;
+use crate::config::PgConfig;
+use crate::connect::{establish, BoxStream};
+use crate::encode::encode_bind;
+use crate::io::{reader_task, writer_task};
+use crate::request::{Command, ReqState, Request, Response};
+use crate::statement::{Column, Statement, StatementCache};
+use crate::types;
+
+/// Limits of one call: an absolute deadline and a token the caller cancels.
+#[derive(Default, Clone)]
+pub struct CallCtl {
+    pub deadline: Option<Instant>,
+    pub cancel: Option<CancellationToken>,
+}
+
+impl CallCtl {
+    pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
+        CallCtl { deadline: timeout.map(|t| Instant::now() + t), cancel }
+    }
+}
+
+/// Rows of one statement execution, still in wire format; decoded by the binding layer.
+pub struct QueryResult {
+    pub statement: Arc<Statement>,
+    pub rows: Vec<postgres_protocol::message::backend::DataRowBody>,
+    /// The command tag (`SELECT 2`, `INSERT 0 1`), empty when the portal was suspended.
+    pub status: String,
+    /// More rows remain in the portal (cursor fetches).
+    pub suspended: bool,
+}
+
+/// A notification or notice delivered outside any request.
+pub enum AsyncMessage {
+    Notice(Error),
+    Notification { process_id: i32, channel: String, payload: String },
+}
+
+pub type AsyncHook = Box<dyn Fn(AsyncMessage) + Send + Sync>;
+
+pub(crate) struct Shared {
+    pub tx: UnboundedSender<Command>,
+    /// States of requests written and not yet answered, in wire order; the front one is the
+    /// one the server is working on, the only one a CancelRequest may target.
+    pub inflight: Mutex<VecDeque<Arc<ReqState>>>,
+    pub closed: AtomicBool,
+    pub close_reason: Mutex<Option<Error>>,
+    pub tx_status: AtomicU8,
+    pub server_params: Mutex<HashMap<String, String>>,
+    pub cache: Mutex<StatementCache>,
+    pub cache_enabled: bool,
+    seq: AtomicU64,
+    pub cancel_target: CancelTarget,
+    pub cancel_timeout: Duration,
+    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    pub finished: Notify,
+    pub reader_done: AtomicBool,
+    pub hook: Mutex<Option<Arc<AsyncHook>>>,
+}
+
+impl Shared {
+    /// Marks the connection closed with `reason` (the first reason wins).
+    pub fn mark_closed(&self, reason: Error) {
+        let mut slot = self.close_reason.lock();
+        if slot.is_none() {
+            *slot = Some(reason);
+        }
+        drop(slot);
+        self.closed.store(true, Ordering::Release);
+    }
+
+    pub fn closed_error(&self) -> Error {
+        self.close_reason
+            .lock()
+            .clone()
+            .unwrap_or_else(|| Error::closed("the connection is closed"))
+    }
+
+    /// Claims and sends the CancelRequest for `state`; if the server has not answered the
+    /// request `cancel_timeout` later, the connection is closed rather than left in doubt.
+    pub fn send_cancel(self: &Arc<Self>, state: Arc<ReqState>) {
+        if !state.claim_cancel() {
+            return;
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let notified = state.done_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if state.done.load(Ordering::Acquire) {
+                return;
+            }
+            let _ = shared.cancel_target.send().await;
+            if tokio::time::timeout(shared.cancel_timeout, notified).await.is_err()
+                && !state.done.load(Ordering::Acquire)
+            {
+                shared.abort(Error::connection_lost(format!(
+                    "the server did not confirm the cancellation within {:.1}s; \
+                     the connection was closed",
+                    shared.cancel_timeout.as_secs_f64()
+                )));
+            }
+        });
+    }
+
+    /// Closes the connection now: tasks stop, every waiting call fails with `reason`.
+    pub fn abort(&self, reason: Error) {
+        self.mark_closed(reason);
+        for task in self.tasks.lock().drain(..) {
+            task.abort();
+        }
+        self.finished.notify_waiters();
+    }
+}
+
+/// A connection handle; clones share the connection.
+#[derive(Clone)]
+pub struct PgConnection {
+    pub(crate) shared: Arc<Shared>,
+}
+
+enum Interrupt {
+    Timeout,
+    Cancelled,
+}
+
+impl PgConnection {
+    /// Opens a connection and starts its reader and writer on the current tokio runtime.
+    pub async fn connect(cfg: &PgConfig) -> Result<PgConnection, Error> {
+        let est = match cfg.connect_timeout {
+            Some(t) => tokio::time::timeout(t, establish(cfg)).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("connecting timed out after {:.1}s", t.as_secs_f64()),
+                )
+            })??,
+            None => establish(cfg).await?,
+        };
+        let (tx, rx) = unbounded_channel();
+        let (pending_tx, pending_rx) = unbounded_channel();
+        let cache = StatementCache::new(cfg.statement_cache_size);
+        let shared = Arc::new(Shared {
+            tx,
+            inflight: Mutex::new(VecDeque::new()),
+            closed: AtomicBool::new(false),
+            close_reason: Mutex::new(None),
+            tx_status: AtomicU8::new(est.tx_status),
+            server_params: Mutex::new(est.server_params.into_iter().collect()),
+            cache_enabled: cache.enabled(),
+            cache: Mutex::new(cache),
+            seq: AtomicU64::new(0),
+            cancel_target: CancelTarget {
+                endpoint: est.endpoint,
+                tls: est.tls,
+                process_id: est.process_id,
+                secret_key: est.secret_key,
+            },
+            cancel_timeout: cfg.cancel_timeout,
+            tasks: Mutex::new(Vec::new()),
+            finished: Notify::new(),
+            reader_done: AtomicBool::new(false),
+            hook: Mutex::new(None),
+        });
+        let stream: BoxStream = est.stream;
+        let (r, w) = tokio::io::split(stream);
+        let reader = tokio::spawn(reader_task(shared.clone(), r, est.read_buf, pending_rx));
+        let writer = tokio::spawn(writer_task(shared.clone(), rx, w, pending_tx));
+        shared.tasks.lock().extend([reader, writer]);
+        Ok(PgConnection { shared })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// `I` idle, `T` in a transaction, `E` in a failed transaction (from the last ReadyForQuery).
+    pub fn transaction_status(&self) -> u8 {
+        self.shared.tx_status.load(Ordering::Acquire)
+    }
+
+    pub fn process_id(&self) -> i32 {
+        self.shared.cancel_target.process_id
+    }
+
+    pub fn server_parameter(&self, name: &str) -> Option<String> {
+        self.shared.server_params.lock().get(name).cloned()
+    }
+
+    pub fn server_parameters(&self) -> Vec<(String, String)> {
+        self.shared.server_params.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Receives notices and notifications; replaces any previous hook.
+    pub fn set_async_hook(&self, hook: Option<AsyncHook>) {
+        *self.shared.hook.lock() = hook.map(Arc::new);
+    }
+
+    fn next_name(&self, prefix: &str) -> String {
+        format!("__ferrule_{prefix}{}", self.shared.seq.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn submit(&self, cmd: Command) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(self.shared.closed_error());
+        }
+        self.shared.tx.send(cmd).map_err(|_| self.shared.closed_error())
+    }
+
+    /// Sends one request and waits for its response, honouring the call's deadline and
+    /// cancellation: on either, the server is asked to cancel and, when the request is the one
+    /// running, the call waits (bounded) until the server has answered it.
+    async fn roundtrip(
+        &self,
+        buf: BytesMut,
+        discard_rows: bool,
+        ctl: &CallCtl,
+    ) -> Result<Response, Error> {
+        let state = Arc::new(ReqState::default());
+        let (reply, mut rx) = oneshot::channel();
+        self.submit(Command::Request(Request { buf, state: state.clone(), reply, discard_rows }))?;
+        let deadline = async {
+            match ctl.deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let cancelled = async {
+            match &ctl.cancel {
+                Some(t) => t.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        let interrupt = tokio::select! {
+            biased;
+            r = &mut rx => return self.reply(r),
+            _ = deadline => Interrupt::Timeout,
+            _ = cancelled => Interrupt::Cancelled,
+        };
+        if self.request_cancel(&state) {
+            if let Ok(Ok(resp)) = rx.await {
+                // It finished before the cancellation landed: the work is done, report it.
+                return Ok(resp);
+            }
+        }
+        Err(match interrupt {
+            Interrupt::Timeout => Error::timeout("the query timed out and was cancelled"),
+            Interrupt::Cancelled => Error::new(ErrorKind::Cancelled, "the query was cancelled"),
+        })
+    }
+
+    /// Marks `state` for cancellation and sends the CancelRequest when the server is working on
+    /// it; a request still queued behind others is cancelled when it reaches the front.
+    /// Returns whether the request was the one running.
+    fn request_cancel(&self, state: &Arc<ReqState>) -> bool {
+        state.want_cancel.store(true, Ordering::Release);
+        let at_front = {
+            let inflight = self.shared.inflight.lock();
+            inflight.front().is_some_and(|f| Arc::ptr_eq(f, state))
+        };
+        if at_front {
+            self.shared.send_cancel(state.clone());
+        }
+        at_front
+    }
+
+    fn reply(
+        &self,
+        r: Result<Result<Response, Error>, oneshot::error::RecvError>,
+    ) -> Result<Response, Error> {
+        match r {
+            Ok(res) => res,
+            Err(_) => Err(self.shared.closed_error()),
+        }
+    }
+
+    /// The statement for `sql`, from the cache or parsed now.
+    pub async fn prepare(&self, sql: &str, ctl: &CallCtl) -> Result<Arc<Statement>, Error> {
+        if let Some(stmt) = self.shared.cache.lock().get(sql) {
+            return Ok(stmt);
+        }
+        self.prepare_uncached(sql, ctl, self.shared.cache_enabled).await
+    }
+
+    /// Parses `sql` on the server; `named` statements are cached and closed when dropped.
+    pub async fn prepare_uncached(
+        &self,
+        sql: &str,
+        ctl: &CallCtl,
+        named: bool,
+    ) -> Result<Arc<Statement>, Error> {
+        let name = if named { self.next_name("s") } else { String::new() };
+        let mut buf = BytesMut::with_capacity(sql.len() + 64);
+        frontend::parse(&name, sql, std::iter::empty(), &mut buf).map_err(interface)?;
+        frontend::describe(b'S', &name, &mut buf).map_err(interface)?;
+        frontend::sync(&mut buf);
+        let resp = self.roundtrip(buf, false, ctl).await?;
+        let mut columns = resp.columns.unwrap_or_default();
+        for c in &mut columns {
+            c.format = i16::from(types::is_binary(c.type_oid));
+        }
+        let closer = named.then(|| self.shared.tx.clone());
+        let stmt = Arc::new(Statement::new(
+            name,
+            sql.to_owned(),
+            resp.params.unwrap_or_default(),
+            columns,
+            closer,
+        ));
+        if named && self.shared.cache_enabled {
+            let evicted = self.shared.cache.lock().put(stmt.clone());
+            drop(evicted);
+        }
+        Ok(stmt)
+    }
+
+    fn bind_execute(
+        &self,
+        stmt: &Statement,
+        params: &[Value],
+        portal: &str,
+        max_rows: i32,
+        buf: &mut BytesMut,
+    ) -> Result<(), Error> {
+        if !stmt.is_named() {
+            frontend::parse("", &stmt.sql, stmt.params.iter().copied(), buf).map_err(interface)?;
+        }
+        encode_bind(buf, portal, stmt, params)?;
+        frontend::execute(portal, max_rows, buf).map_err(interface)?;
+        Ok(())
+    }
+
+    /// Runs `sql` with bound `params` and returns every row.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        ctl: &CallCtl,
+    ) -> Result<QueryResult, Error> {
+        let stmt = self.prepare(sql, ctl).await?;
+        match self.query_prepared(&stmt, params, ctl).await {
+            Err(e) if is_stale_statement(&e) && self.transaction_status() == b'I' => {
+                // The schema changed under a cached statement: parse again, once.
+                drop(self.shared.cache.lock().remove(sql));
+                let stmt = self.prepare(sql, ctl).await?;
+                self.query_prepared(&stmt, params, ctl).await
+            }
+            other => other,
+        }
+    }
+
+    /// Executes a prepared statement with bound `params`.
+    pub async fn query_prepared(
+        &self,
+        stmt: &Arc<Statement>,
+        params: &[Value],
+        ctl: &CallCtl,
+    ) -> Result<QueryResult, Error> {
+        check_arity(stmt, params.len())?;
+        let mut buf = BytesMut::with_capacity(64 + stmt.sql.len());
+        self.bind_execute(stmt, params, "", 0, &mut buf)?;
+        frontend::sync(&mut buf);
+        let resp = self.roundtrip(buf, false, ctl).await?;
+        Ok(QueryResult {
+            statement: stmt.clone(),
+            rows: resp.rows,
+            status: resp.tags.into_iter().last().unwrap_or_default(),
+            suspended: resp.suspended,
+        })
+    }
+
+    /// Runs `sql` (possibly several statements) with the simple protocol; returns the last
+    /// command's status. Rows are not kept.
+    pub async fn simple_query(&self, sql: &str, ctl: &CallCtl) -> Result<String, Error> {
+        let mut buf = BytesMut::with_capacity(sql.len() + 8);
+        frontend::query(sql, &mut buf).map_err(interface)?;
+        let resp = self.roundtrip(buf, true, ctl).await?;
+        Ok(resp.tags.into_iter().last().unwrap_or_default())
+    }
+
+    /// Executes `sql` once per parameter row in a single pipelined request (one Sync at the
+    /// end: all rows succeed or none does, as in one implicit transaction).
+    pub async fn execute_many(
+        &self,
+        sql: &str,
+        rows: &[Vec<Value>],
+        ctl: &CallCtl,
+    ) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let stmt = self.prepare(sql, ctl).await?;
+        let mut buf = BytesMut::with_capacity(64 + rows.len() * 32);
+        for (i, row) in rows.iter().enumerate() {
+            check_arity(&stmt, row.len()).map_err(|e| at_row(e, i))?;
+            self.bind_execute(&stmt, row, "", 0, &mut buf).map_err(|e| at_row(e, i))?;
+        }
+        frontend::sync(&mut buf);
+        self.roundtrip(buf, true, ctl).await?;
+        Ok(())
+    }
+
+    /// Opens a portal (server-side cursor) and fetches its first `prefetch` rows. Portals live
+    /// until the end of the transaction, so this needs one.
+    pub async fn portal_open(
+        &self,
+        stmt: &Arc<Statement>,
+        params: &[Value],
+        prefetch: i32,
+        ctl: &CallCtl,
+    ) -> Result<(String, QueryResult), Error> {
+        if self.transaction_status() == b'I' {
+            return Err(Error::interface(
+                "a cursor needs a transaction: use it inside `async with conn.transaction()`",
+            ));
+        }
+        check_arity(stmt, params.len())?;
+        let portal = self.next_name("p");
+        let mut buf = BytesMut::with_capacity(64 + stmt.sql.len());
+        self.bind_execute(stmt, params, &portal, prefetch, &mut buf)?;
+        frontend::sync(&mut buf);
+        let resp = self.roundtrip(buf, false, ctl).await?;
+        let result = QueryResult {
+            statement: stmt.clone(),
+            rows: resp.rows,
+            status: resp.tags.into_iter().last().unwrap_or_default(),
+            suspended: resp.suspended,
+        };
+        Ok((portal, result))
+    }
+
+    /// Fetches up to `count` more rows from an open portal.
+    pub async fn portal_fetch(
+        &self,
+        stmt: &Arc<Statement>,
+        portal: &str,
+        count: i32,
+        ctl: &CallCtl,
+    ) -> Result<QueryResult, Error> {
+        let mut buf = BytesMut::with_capacity(32 + portal.len());
+        frontend::execute(portal, count, &mut buf).map_err(interface)?;
+        frontend::sync(&mut buf);
+        let resp = self.roundtrip(buf, false, ctl).await?;
+        Ok(QueryResult {
+            statement: stmt.clone(),
+            rows: resp.rows,
+            status: resp.tags.into_iter().last().unwrap_or_default(),
+            suspended: resp.suspended,
+        })
+    }
+
+    /// Closes a portal; its answer is drained in the background.
+    pub fn portal_close(&self, portal: &str) {
+        let mut buf = BytesMut::with_capacity(16 + portal.len());
+        if frontend::close(b'P', portal, &mut buf).is_ok() {
+            frontend::sync(&mut buf);
+            let _ = self.submit(Command::Discard(buf));
+        }
+    }
+
+    /// Drops every cached statement (closing them on the server).
+    pub fn clear_statement_cache(&self) {
+        let evicted = self.shared.cache.lock().clear();
+        drop(evicted);
+    }
+
+    /// Graceful close: Terminate is queued behind the requests already sent, then the call
+    /// waits up to `timeout` for the server to close its side before dropping the socket.
+    pub async fn close(&self, timeout: Duration) {
+        if self.is_closed() {
+            self.shared.abort(Error::closed("the connection is closed"));
+            return;
+        }
+        let finished = self.shared.finished.notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        if self.shared.tx.send(Command::Terminate).is_ok()
+            && !self.shared.reader_done.load(Ordering::Acquire)
+        {
+            let _ = tokio::time::timeout(timeout, finished).await;
+        }
+        self.shared.abort(Error::closed("the connection is closed"));
+    }
+
+    /// Closes the connection at once; calls in flight fail.
+    pub fn terminate(&self) {
+        self.shared.abort(Error::closed("the connection was terminated"));
+    }
+}
+
+fn interface(e: std::io::Error) -> Error {
+    Error::interface(format!("cannot encode the message: {e}"))
+}
+
+fn check_arity(stmt: &Statement, given: usize) -> Result<(), Error> {
+    if stmt.params.len() != given {
+        return Err(Error::interface(format!(
+            "the query expects {} argument{}, {} {} passed",
+            stmt.params.len(),
+            if stmt.params.len() == 1 { "" } else { "s" },
+            given,
+            if given == 1 { "was" } else { "were" }
+        )));
+    }
+    Ok(())
+}
+
+fn at_row(mut e: Error, row: usize) -> Error {
+    e.message = format!("row {row}: {}", e.message);
+    e
+}
+
+/// Errors that mean a cached statement no longer matches the schema.
+fn is_stale_statement(e: &Error) -> bool {
+    match e.code.as_deref() {
+        Some("26000") => true,
+        Some("0A000") => e.field("routine") == Some("RevalidateCachedQuery"),
+        _ => false,
+    }
+}
+
+/// Used by decoders in the binding layer to name a column in errors.
+pub fn column_name(columns: &[Column], i: usize) -> &str {
+    columns.get(i).map(|c| c.name.as_str()).unwrap_or("?")
+}

@@ -1,0 +1,305 @@
+//! Opening a connection: socket, optional TLS, startup and authentication.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use fallible_iterator::FallibleIterator;
+use ferrule_core::{Error, ErrorKind};
+use postgres_protocol::authentication::md5_hash;
+use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio_rustls::TlsConnector;
+
+use crate::config::{PgConfig, PgHost};
+use crate::errors;
+use crate::tls;
+
+pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
+pub type BoxStream = Box<dyn AsyncStream>;
+
+/// A resolved address to connect to.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Tcp(addr) => write!(f, "{addr}"),
+            Endpoint::Unix(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Largest backend message accepted; the server never sends more than 1 GiB in one.
+pub const MAX_MESSAGE: usize = (1 << 30) + 1024;
+
+pub async fn open_socket(endpoint: &Endpoint) -> Result<BoxStream, Error> {
+    match endpoint {
+        Endpoint::Tcp(addr) => {
+            let s = TcpStream::connect(addr)
+                .await
+                .map_err(|e| Error::connection_failure(format!("cannot connect to {addr}: {e}")))?;
+            s.set_nodelay(true)?;
+            Ok(Box::new(s))
+        }
+        Endpoint::Unix(path) => {
+            let s = UnixStream::connect(path).await.map_err(|e| {
+                Error::connection_failure(format!("cannot connect to {}: {e}", path.display()))
+            })?;
+            Ok(Box::new(s))
+        }
+    }
+}
+
+/// Asks for TLS with SSLRequest. Returns the stream and whether it is now encrypted; a server
+/// that declines is an error when `required`, else the plain stream is returned.
+pub async fn ssl_handshake(
+    mut stream: BoxStream,
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+    required: bool,
+) -> Result<(BoxStream, bool), Error> {
+    let mut buf = BytesMut::with_capacity(8);
+    frontend::ssl_request(&mut buf);
+    stream.write_all(&buf).await?;
+    let mut answer = [0u8; 1];
+    stream.read_exact(&mut answer).await?;
+    match answer[0] {
+        b'S' => {
+            let tls = TlsConnector::from(config)
+                .connect(name, stream)
+                .await
+                .map_err(|e| Error::connection_failure(format!("TLS handshake failed: {e}")))?;
+            Ok((Box::new(tls), true))
+        }
+        b'N' if required => Err(Error::connection_failure(
+            "the server does not support TLS, and the sslmode requires it",
+        )),
+        b'N' => Ok((stream, false)),
+        other => Err(Error::protocol(format!("unexpected answer {other:#x} to SSLRequest"))),
+    }
+}
+
+pub async fn resolve(host: &PgHost) -> Result<Vec<Endpoint>, Error> {
+    if host.host.starts_with('/') || host.host.starts_with('@') {
+        let dir = host.host.trim_start_matches('@');
+        return Ok(vec![Endpoint::Unix(PathBuf::from(format!("{dir}/.s.PGSQL.{}", host.port)))]);
+    }
+    let addrs = tokio::net::lookup_host((host.host.as_str(), host.port))
+        .await
+        .map_err(|e| Error::connection_failure(format!("cannot resolve {:?}: {e}", host.host)))?;
+    let mut out: Vec<Endpoint> = addrs.map(Endpoint::Tcp).collect();
+    // Prefer IPv4 loopback/addresses first: servers commonly listen on 127.0.0.1 only.
+    out.sort_by_key(|e| matches!(e, Endpoint::Tcp(SocketAddr::V6(_))));
+    Ok(out)
+}
+
+/// An authenticated session, ready for queries.
+pub struct Established {
+    pub stream: BoxStream,
+    pub read_buf: BytesMut,
+    pub endpoint: Endpoint,
+    pub tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    pub process_id: i32,
+    pub secret_key: i32,
+    pub server_params: Vec<(String, String)>,
+    pub tx_status: u8,
+}
+
+/// Reads one backend message, refusing absurd lengths before allocating for them.
+pub async fn read_message(stream: &mut BoxStream, buf: &mut BytesMut) -> Result<Message, Error> {
+    loop {
+        if buf.len() >= 5 {
+            let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+            if len > MAX_MESSAGE {
+                return Err(Error::protocol(format!("backend message of {len} bytes refused")));
+            }
+        }
+        match Message::parse(buf) {
+            Ok(Some(msg)) => return Ok(msg),
+            Ok(None) => {}
+            Err(e) => return Err(Error::protocol(format!("malformed message from server: {e}"))),
+        }
+        if stream.read_buf(buf).await? == 0 {
+            return Err(Error::connection_lost("the server closed the connection"));
+        }
+    }
+}
+
+fn password<'a>(cfg: &'a PgConfig, method: &str) -> Result<&'a str, Error> {
+    cfg.password.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Authentication,
+            format!("the server asks for {method} authentication but no password was given"),
+        )
+    })
+}
+
+async fn startup(
+    cfg: &PgConfig,
+    mut stream: BoxStream,
+    endpoint: Endpoint,
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+) -> Result<Established, Error> {
+    let mut out = BytesMut::with_capacity(256);
+    let mut params: Vec<(&str, &str)> = vec![
+        ("user", cfg.user.as_str()),
+        ("database", cfg.database.as_str()),
+        ("client_encoding", "UTF8"),
+    ];
+    for (k, v) in &cfg.server_settings {
+        params.push((k.as_str(), v.as_str()));
+    }
+    frontend::startup_message(params.iter().copied(), &mut out)
+        .map_err(|e| Error::interface(format!("invalid startup parameter: {e}")))?;
+    stream.write_all(&out).await?;
+    let mut rbuf = BytesMut::with_capacity(8192);
+    let mut scram: Option<ScramSha256> = None;
+    let mut server_params = Vec::new();
+    let (mut pid, mut key) = (0, 0);
+    loop {
+        let msg = read_message(&mut stream, &mut rbuf).await?;
+        out.clear();
+        match msg {
+            Message::AuthenticationOk => {}
+            Message::AuthenticationCleartextPassword => {
+                frontend::password_message(password(cfg, "password")?.as_bytes(), &mut out)?;
+            }
+            Message::AuthenticationMd5Password(body) => {
+                let pw = password(cfg, "md5")?;
+                let hash = md5_hash(cfg.user.as_bytes(), pw.as_bytes(), body.salt());
+                frontend::password_message(hash.as_bytes(), &mut out)?;
+            }
+            Message::AuthenticationSasl(body) => {
+                let mut mechs = body.mechanisms();
+                let mut has_scram = false;
+                while let Some(m) = mechs.next().map_err(|e| Error::protocol(e.to_string()))? {
+                    has_scram |= m == SCRAM_SHA_256;
+                }
+                if !has_scram {
+                    return Err(Error::new(
+                        ErrorKind::Authentication,
+                        "the server offers no SASL mechanism ferrule supports",
+                    ));
+                }
+                let binding = if tls.is_some() {
+                    ChannelBinding::unrequested()
+                } else {
+                    ChannelBinding::unsupported()
+                };
+                let s = ScramSha256::new(password(cfg, "SCRAM-SHA-256")?.as_bytes(), binding);
+                frontend::sasl_initial_response(SCRAM_SHA_256, s.message(), &mut out)?;
+                scram = Some(s);
+            }
+            Message::AuthenticationSaslContinue(body) => {
+                let s = scram.as_mut().ok_or_else(|| Error::protocol("unexpected SASL step"))?;
+                s.update(body.data()).map_err(|e| {
+                    Error::new(ErrorKind::Authentication, format!("SCRAM exchange failed: {e}"))
+                })?;
+                frontend::sasl_response(s.message(), &mut out)?;
+            }
+            Message::AuthenticationSaslFinal(body) => {
+                let s = scram.as_mut().ok_or_else(|| Error::protocol("unexpected SASL step"))?;
+                s.finish(body.data()).map_err(|e| {
+                    Error::new(ErrorKind::Authentication, format!("SCRAM server proof invalid: {e}"))
+                })?;
+            }
+            Message::AuthenticationKerberosV5
+            | Message::AuthenticationScmCredential
+            | Message::AuthenticationGss
+            | Message::AuthenticationSspi
+            | Message::AuthenticationGssContinue(_) => {
+                return Err(Error::new(
+                    ErrorKind::Authentication,
+                    "the server asks for an authentication method ferrule does not support \
+                     (GSSAPI/SSPI/Kerberos)",
+                ));
+            }
+            Message::ParameterStatus(body) => {
+                let name = body.name().map_err(|e| Error::protocol(e.to_string()))?;
+                let value = body.value().map_err(|e| Error::protocol(e.to_string()))?;
+                server_params.push((name.to_owned(), value.to_owned()));
+            }
+            Message::BackendKeyData(body) => {
+                pid = body.process_id();
+                key = body.secret_key();
+            }
+            Message::NoticeResponse(_) => {}
+            Message::ErrorResponse(body) => return Err(errors::from_fields(body.fields())),
+            Message::ReadyForQuery(body) => {
+                return Ok(Established {
+                    stream,
+                    read_buf: rbuf,
+                    endpoint,
+                    tls,
+                    process_id: pid,
+                    secret_key: key,
+                    server_params,
+                    tx_status: body.status(),
+                });
+            }
+            _ => return Err(Error::protocol("unexpected message during startup")),
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+        }
+    }
+}
+
+/// Connects to the first host that accepts, trying every resolved address in turn.
+pub async fn establish(cfg: &PgConfig) -> Result<Established, Error> {
+    let tls_config = tls::client_config(cfg)?;
+    let mut last_err: Option<Error> = None;
+    for host in &cfg.hosts {
+        let endpoints = match resolve(host).await {
+            Ok(e) => e,
+            Err(e) => {
+                last_err = Some(e);
+                continue;
+            }
+        };
+        for endpoint in endpoints {
+            match try_endpoint(cfg, host, endpoint, tls_config.clone()).await {
+                Ok(est) => return Ok(est),
+                // A server that answered with an error (bad password, no database) is final.
+                Err(e) if e.kind == ErrorKind::Database || e.kind == ErrorKind::Authentication => {
+                    return Err(e)
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| Error::connection_failure("no host to connect to")))
+}
+
+async fn try_endpoint(
+    cfg: &PgConfig,
+    host: &PgHost,
+    endpoint: Endpoint,
+    tls_config: Option<Arc<ClientConfig>>,
+) -> Result<Established, Error> {
+    let stream = open_socket(&endpoint).await?;
+    let is_unix = matches!(endpoint, Endpoint::Unix(_));
+    match tls_config {
+        Some(config) if !is_unix => {
+            let name = tls::server_name(cfg, &host.host)?;
+            let required = cfg.ssl_mode.requires_tls();
+            let (stream, encrypted) =
+                ssl_handshake(stream, config.clone(), name.clone(), required).await?;
+            let tls = encrypted.then_some((config, name));
+            startup(cfg, stream, endpoint, tls).await
+        }
+        _ => startup(cfg, stream, endpoint, None).await,
+    }
+}

@@ -1,0 +1,24 @@
+//! PostgreSQL backend of ferrule: the wire protocol on `postgres-protocol`, driven by tokio.
+//!
+//! A connection is two tasks (reader and writer) owning the socket halves. Requests are whole
+//! message groups ending in Sync, written in submission order and answered in the same order,
+//! so concurrent calls on one connection pipeline naturally. Callers never touch the socket:
+//! a dropped call leaves its response to be drained by the reader, so the stream cannot get
+//! out of sync.
+
+pub mod cancel;
+pub mod config;
+pub mod conn;
+pub mod connect;
+pub mod encode;
+pub mod errors;
+mod io;
+pub mod request;
+pub mod statement;
+pub mod tls;
+pub mod types;
+
+pub use config::{PgConfig, SslMode};
+pub use conn::{CallCtl, PgConnection, QueryResult};
+pub use postgres_protocol::message::backend::DataRowBody;
+pub use statement::{Column, Statement};

@@ -1,0 +1,75 @@
+//! What travels from callers to the connection tasks, and the response each request gathers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::BytesMut;
+use ferrule_core::Error;
+use postgres_protocol::message::backend::DataRowBody;
+use tokio::sync::oneshot;
+
+use crate::statement::Column;
+use crate::types::Oid;
+
+/// Commands for the writer task, in the order they must reach the server.
+pub enum Command {
+    /// A message group ending in Sync whose response is gathered for the caller.
+    Request(Request),
+    /// A message group ending in Sync whose response is drained and dropped (statement Close).
+    Discard(BytesMut),
+    /// Bytes that are not a request of their own (CopyFail answering an unexpected COPY).
+    Raw(BytesMut),
+    /// Send Terminate and stop writing.
+    Terminate,
+}
+
+/// Shared between a caller and the reader: whether the caller wants the request cancelled,
+/// whether a CancelRequest was sent for it, and whether its response is complete.
+#[derive(Default)]
+pub struct ReqState {
+    pub want_cancel: AtomicBool,
+    cancel_sent: AtomicBool,
+    pub done: AtomicBool,
+    pub done_notify: tokio::sync::Notify,
+}
+
+impl ReqState {
+    pub fn finish(&self) {
+        self.done.store(true, Ordering::Release);
+        self.done_notify.notify_waiters();
+    }
+
+    /// Claims the single right to send a CancelRequest for this request.
+    pub fn claim_cancel(&self) -> bool {
+        !self.done.load(Ordering::Acquire) && !self.cancel_sent.swap(true, Ordering::AcqRel)
+    }
+}
+
+pub struct Request {
+    pub buf: BytesMut,
+    pub state: std::sync::Arc<ReqState>,
+    pub reply: oneshot::Sender<Result<Response, Error>>,
+    /// Rows are not kept (simple-query `execute`), only the command tags.
+    pub discard_rows: bool,
+}
+
+/// Everything the server answered to one request, up to its ReadyForQuery.
+#[derive(Default)]
+pub struct Response {
+    pub params: Option<Vec<Oid>>,
+    pub columns: Option<Vec<Column>>,
+    pub rows: Vec<DataRowBody>,
+    pub tags: Vec<String>,
+    /// The portal has more rows (Execute with a row limit stopped early).
+    pub suspended: bool,
+    pub error: Option<Error>,
+    /// Number of data rows seen, kept even when rows are discarded.
+    pub row_count: u64,
+}
+
+/// The reader's record of a request in flight.
+pub struct Pending {
+    pub state: std::sync::Arc<ReqState>,
+    pub reply: Option<oneshot::Sender<Result<Response, Error>>>,
+    pub discard_rows: bool,
+    pub response: Response,
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what `make` needs and is missing: Debian packages (when root) and the virtualenv.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+VENV=${1:-.venv}
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v pg_ctl >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v pgbench >/dev/null 2>&1 || need_apt+=(postgresql-contrib)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "installing Debian packages: ${need_apt[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    else
+        echo "missing Debian packages (run as root to install): ${need_apt[*]}" >&2
+    fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+stamp="$VENV/.deps-$(sha1sum requirements-dev.txt | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -r requirements-dev.txt
+    touch "$stamp"
+fi
