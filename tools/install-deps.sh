@@ -9,6 +9,8 @@ need_apt=()
 command -v pg_ctl >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v pgbench >/dev/null 2>&1 || need_apt+=(postgresql-contrib)
+# As root the test harness runs the server as `postgres` through runuser.
+[ "$(id -u)" != 0 ] || command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "installing Debian packages: ${need_apt[*]}"
