@@ -1,0 +1,1 @@
+"""ferrule's benchmarks: run `make bench` or `python bench/run.py --help`."""
