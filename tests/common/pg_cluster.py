@@ -600,10 +600,10 @@ def get_cluster() -> PgCluster:
         atexit.register(cluster.close)
         try:
             cluster.start()
-        except ClusterUnavailableError as exc:
-            _failure = str(exc)
+        except (PgClusterError, OSError, subprocess.SubprocessError) as exc:
+            _failure = f"{type(exc).__name__}: {exc}"
             cluster.close()
-            raise
+            raise ClusterUnavailableError(_failure) from exc
         _cluster = cluster
         return cluster
 
