@@ -45,11 +45,14 @@ class SvgDocument:
         anchor: str = "start",
         color: str = "#212529",
         bold: bool = False,
+        halo: bool = False,
     ) -> None:
         weight = " font-weight='bold'" if bold else ""
+        # A white outline under the glyphs keeps a label readable where it crosses a line.
+        outline = " stroke='white' stroke-width='3' paint-order='stroke'" if halo else ""
         self._parts.append(
             f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
-            f"fill={quoteattr(color)}{weight}>{escape(content)}</text>"
+            f"fill={quoteattr(color)}{weight}{outline}>{escape(content)}</text>"
         )
 
     def render(self) -> str:
@@ -126,7 +129,7 @@ def ratio_chart(title: str, subtitles: Sequence[str], panels: Sequence[Panel]) -
                 else:
                     length = bar_area * bar.ratio / scale_max
                     svg.rect(bar_x, y, length, BAR_HEIGHT, color)
-                    svg.text(bar_x + length + 4, y + BAR_HEIGHT - 3, bar.label, size=10)
+                    svg.text(bar_x + length + 4, y + BAR_HEIGHT - 3, bar.label, size=10, halo=True)
                 y += BAR_HEIGHT + BAR_GAP
             y += GROUP_GAP
     return svg.render()

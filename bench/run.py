@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             log(f"event loop {name}: missing, skipped ({exc})")
 
-    from tests.common.pg_cluster import ClusterUnavailableError, get_cluster
+    from tests.common.pg_cluster import PgClusterError, get_cluster
 
     try:
         cluster = get_cluster()
-    except ClusterUnavailableError as exc:
+    except (PgClusterError, OSError) as exc:
         log(f"no PostgreSQL server: {exc}")
         return 2
     # Plain TCP for everyone: TLS would measure the TLS stacks, not the drivers.
