@@ -330,10 +330,16 @@ async def close_session(session: Session) -> None:
         await session.client.close(session.conn)
 
 
-async def server_version(session: Session) -> str:
-    query = session.client.placeholders(SQL_SERVER_VERSION)
-    rows = await session.client.fetch_all(session.conn, query, "server_version")
-    return str(rows[0][0])
+async def server_version(sessions: Sequence[Session]) -> str | None:
+    """The server's version as the first library that answers reports it (peers first)."""
+    for session in sorted(sessions, key=lambda s: s.name not in PEERS):
+        query = session.client.placeholders(SQL_SERVER_VERSION)
+        try:
+            rows = await session.client.fetch_all(session.conn, query, "server_version")
+            return str(rows[0][0])
+        except Exception:
+            continue
+    return None
 
 
 async def run_suite(
@@ -358,8 +364,9 @@ async def run_suite(
                 results.error(loop, workload.name, client.name, message)
     info: dict[str, str] = {}
     try:
-        if sessions:
-            info["server_version"] = await server_version(sessions[0])
+        version = await server_version(sessions)
+        if version is not None:
+            info["server_version"] = version
         await run_rounds(loop, workloads, sessions, rounds, results, timeout, log)
     finally:
         if sessions and any(w.name == "pool_mixed" for w in workloads):
