@@ -48,7 +48,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, code: None, message: message.into(), fields: Vec::new() }
+        Error {
+            kind,
+            code: None,
+            message: message.into(),
+            fields: Vec::new(),
+        }
     }
     pub fn interface(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Interface, message)
@@ -73,11 +78,17 @@ impl Error {
         self
     }
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
     /// True when the connection that produced this error can no longer be used.
     pub fn is_fatal(&self) -> bool {
-        matches!(self.kind, ErrorKind::ConnectionLost | ErrorKind::Protocol | ErrorKind::Closed)
+        matches!(
+            self.kind,
+            ErrorKind::ConnectionLost | ErrorKind::Protocol | ErrorKind::Closed
+        )
     }
 }
 

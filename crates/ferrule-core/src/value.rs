@@ -18,17 +18,31 @@ pub enum Value {
     /// Days since 1970-01-01.
     Date(i32),
     /// Microseconds since midnight, with an optional UTC offset in seconds (east positive).
-    Time { micros: i64, offset: Option<i32> },
+    Time {
+        micros: i64,
+        offset: Option<i32>,
+    },
     /// Microseconds since 1970-01-01T00:00:00, local wall time when `offset` is `None`, UTC
     /// otherwise (the offset is kept for backends that store it).
-    DateTime { micros: i64, offset: Option<i32> },
-    Interval { months: i32, days: i32, micros: i64 },
+    DateTime {
+        micros: i64,
+        offset: Option<i32>,
+    },
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
     Uuid([u8; 16]),
     /// A JSON document already serialized.
     Json(String),
     /// An IP address or network: address bytes (4 or 16), prefix length, and whether the
     /// value was a network (`cidr`) rather than an interface/address (`inet`).
-    Inet { addr: Vec<u8>, prefix: u8, is_network: bool },
+    Inet {
+        addr: Vec<u8>,
+        prefix: u8,
+        is_network: bool,
+    },
     /// A list (array) of values; nested lists make multi-dimensional arrays.
     List(Vec<Value>),
     /// A mapping with string keys (named parameters, msgpack maps).

@@ -1,0 +1,26 @@
+//! The native module `ferrule._ferrule`: the asyncio bridge, value conversion, `Record`,
+//! error mapping and the backends' Python shells. Everything per call or per lifetime (API,
+//! docstrings, DSN parsing, exception classes) lives in the Python package.
+
+mod bridge;
+mod convert;
+mod errors;
+mod pg;
+mod pytypes;
+mod record;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+#[pyo3(name = "_ferrule", gil_used = true)]
+fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<bridge::Bridge>()?;
+    m.add_class::<record::Record>()?;
+    m.add_class::<record::RecordDesc>()?;
+    m.add_class::<pg::connection::PgConn>()?;
+    m.add_class::<pg::connection::PgStmt>()?;
+    m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
+    m.add_function(wrap_pyfunction!(pg::connection::pg_connect, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The connection settings dict built by `ferrule._dsn` into `PgConfig`.
+
+use std::time::Duration;
+
+use ferrule_pg::config::PgHost;
+use ferrule_pg::{PgConfig, SslMode};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+fn get<'py, T: for<'a> FromPyObject<'a, 'py>>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<T>> {
+    match d.get_item(key)? {
+        Some(v) if !v.is_none() => v
+            .extract::<T>()
+            .map(Some)
+            .map_err(|_| PyValueError::new_err(format!("invalid connection setting {key}"))),
+        _ => Ok(None),
+    }
+}
+
+pub fn seconds(v: Option<f64>) -> PyResult<Option<Duration>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(PyValueError::new_err(format!("invalid timeout {s}"))),
+    }
+}
+
+pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<PgConfig> {
+    let mut cfg = PgConfig::default();
+    if let Some(hosts) = get::<Vec<(String, u16)>>(d, "hosts")? {
+        if hosts.is_empty() {
+            return Err(PyValueError::new_err("no host to connect to"));
+        }
+        cfg.hosts = hosts
+            .into_iter()
+            .map(|(host, port)| PgHost { host, port })
+            .collect();
+    }
+    if let Some(user) = get(d, "user")? {
+        cfg.user = user;
+    }
+    cfg.password = get(d, "password")?;
+    if let Some(db) = get(d, "database")? {
+        cfg.database = db;
+    }
+    if let Some(mode) = get::<String>(d, "sslmode")? {
+        cfg.ssl_mode = SslMode::parse(&mode).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "invalid sslmode {mode:?}: use disable, allow, prefer, require, verify-ca or \
+                 verify-full"
+            ))
+        })?;
+    }
+    cfg.ssl_root_cert = get(d, "sslrootcert")?;
+    cfg.ssl_cert = get(d, "sslcert")?;
+    cfg.ssl_key = get(d, "sslkey")?;
+    cfg.ssl_server_name = get(d, "sslservername")?;
+    cfg.connect_timeout = seconds(get(d, "connect_timeout")?)?;
+    if let Some(settings) = get::<Vec<(String, String)>>(d, "server_settings")? {
+        cfg.server_settings = settings;
+    }
+    if let Some(n) = get::<usize>(d, "statement_cache_size")? {
+        cfg.statement_cache_size = n;
+    }
+    if let Some(t) = seconds(get(d, "cancel_timeout")?)? {
+        cfg.cancel_timeout = t;
+    }
+    Ok(cfg)
+}

@@ -1,0 +1,339 @@
+//! `PgConn` and `PgStmt`: thin pyo3 shells over `ferrule_pg::PgConnection`. Each method
+//! converts its arguments under the GIL, submits one job to the runtime and returns an
+//! asyncio future resolved by the bridge.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrule_core::{Error, Value};
+use ferrule_pg::{CallCtl, PgConnection, Statement};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use tokio_util::sync::CancellationToken;
+
+use super::config::{from_dict, seconds};
+use super::results::{Rows, Shape};
+use crate::bridge::{Bridge, Deliver, Text, Unit};
+use crate::convert::to_values;
+
+const BACKEND: &str = "postgresql";
+
+#[pyclass(module = "ferrule._ferrule", frozen)]
+pub struct PgConn {
+    conn: PgConnection,
+    bridge: Py<Bridge>,
+}
+
+#[pyclass(module = "ferrule._ferrule", frozen)]
+pub struct PgStmt {
+    stmt: Arc<Statement>,
+}
+
+struct Connected {
+    conn: PgConnection,
+    bridge: Py<Bridge>,
+}
+
+impl Deliver for Connected {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(
+            py,
+            PgConn {
+                conn: self.conn,
+                bridge: self.bridge,
+            },
+        )?
+        .into_any())
+    }
+}
+
+struct Prepared(Arc<Statement>);
+
+impl Deliver for Prepared {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(py, PgStmt { stmt: self.0 })?.into_any())
+    }
+}
+
+/// `(portal name, records, more rows remain)` for a cursor's first batch.
+struct Opened {
+    portal: String,
+    rows: Rows,
+}
+
+impl Deliver for Opened {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let batch = Box::new(self.rows).deliver(py)?;
+        Ok(PyTuple::new(
+            py,
+            [
+                self.portal.into_pyobject(py)?.into_any(),
+                batch.into_bound(py),
+            ],
+        )?
+        .into_any()
+        .unbind())
+    }
+}
+
+/// Opens a connection; resolves to a `PgConn`.
+#[pyfunction]
+pub fn pg_connect<'py>(
+    bridge: &Bound<'py, Bridge>,
+    settings: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let cfg = from_dict(settings)?;
+    let handle = bridge.clone().unbind();
+    Bridge::submit(bridge, BACKEND, None, async move {
+        let conn = PgConnection::connect(&cfg).await?;
+        Ok(Connected {
+            conn,
+            bridge: handle,
+        })
+    })
+}
+
+fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
+    let token = CancellationToken::new();
+    Ok((
+        CallCtl::with_timeout(seconds(timeout)?, Some(token.clone())),
+        token,
+    ))
+}
+
+impl PgConn {
+    fn submit<'py, F, T>(
+        &self,
+        py: Python<'py>,
+        token: Option<CancellationToken>,
+        job: F,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+        T: Deliver + 'static,
+    {
+        Bridge::submit(self.bridge.bind(py), BACKEND, token, job)
+    }
+}
+
+#[pymethods]
+impl PgConn {
+    /// Runs `sql` with `args`; `shape`: 0 all rows, 1 first row, 2 one value, 3 status.
+    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: &Bound<'py, PyAny>,
+        shape: u8,
+        column: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "$")?;
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let shape = Shape::from_code(shape, column);
+        self.submit(py, Some(token), async move {
+            let result = conn.query(&sql, &values, &ctl).await?;
+            Ok(Rows { result, shape })
+        })
+    }
+
+    /// Runs a prepared statement; same shapes as `query`.
+    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
+    fn query_prepared<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &PgStmt,
+        args: &Bound<'py, PyAny>,
+        shape: u8,
+        column: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "$")?;
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let stmt = stmt.stmt.clone();
+        let shape = Shape::from_code(shape, column);
+        self.submit(py, Some(token), async move {
+            let result = conn.query_prepared(&stmt, &values, &ctl).await?;
+            Ok(Rows { result, shape })
+        })
+    }
+
+    /// Runs one or more statements with the simple protocol; resolves to the last status.
+    #[pyo3(signature = (sql, timeout=None))]
+    fn execute_script<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, Some(token), async move {
+            conn.simple_query(&sql, &ctl).await.map(Text)
+        })
+    }
+
+    /// Executes `sql` for every argument sequence in `rows`, pipelined, all or nothing.
+    #[pyo3(signature = (sql, rows, timeout=None))]
+    fn executemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        rows: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut values = Vec::new();
+        for (i, row) in rows.try_iter()?.enumerate() {
+            let row = row?;
+            values.push(to_values(&row, "$").map_err(|e| {
+                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                pyo3::exceptions::PyTypeError::new_err(format!("row {i}: {msg}"))
+            })?);
+        }
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, Some(token), async move {
+            conn.execute_many(&sql, &values, &ctl).await.map(|()| Unit)
+        })
+    }
+
+    /// Prepares `sql`; resolves to a `PgStmt`.
+    #[pyo3(signature = (sql, timeout=None))]
+    fn prepare<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, Some(token), async move {
+            conn.prepare(&sql, &ctl).await.map(Prepared)
+        })
+    }
+
+    /// Opens a portal and fetches its first batch: `(portal, (records, more))`.
+    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
+    fn cursor_open<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &PgStmt,
+        args: &Bound<'py, PyAny>,
+        prefetch: i32,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values: Vec<Value> = to_values(args, "$")?;
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let stmt = stmt.stmt.clone();
+        self.submit(py, Some(token), async move {
+            let (portal, result) = conn.portal_open(&stmt, &values, prefetch, &ctl).await?;
+            Ok(Opened {
+                portal,
+                rows: Rows {
+                    result,
+                    shape: Shape::Batch,
+                },
+            })
+        })
+    }
+
+    /// Fetches up to `count` more rows from a portal: `(records, more)`.
+    #[pyo3(signature = (stmt, portal, count, timeout=None))]
+    fn cursor_fetch<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &PgStmt,
+        portal: String,
+        count: i32,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let stmt = stmt.stmt.clone();
+        self.submit(py, Some(token), async move {
+            let result = conn.portal_fetch(&stmt, &portal, count, &ctl).await?;
+            Ok(Rows {
+                result,
+                shape: Shape::Batch,
+            })
+        })
+    }
+
+    fn cursor_close(&self, portal: &str) {
+        self.conn.portal_close(portal);
+    }
+
+    /// Graceful close, waiting at most `timeout` seconds for the server.
+    #[pyo3(signature = (timeout=None))]
+    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
+        let conn = self.conn.clone();
+        self.submit(py, None, async move {
+            conn.close(timeout).await;
+            Ok(Unit)
+        })
+    }
+
+    fn terminate(&self) {
+        self.conn.terminate();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    /// `idle`, `transaction` or `failed` (from the server's last ReadyForQuery).
+    fn transaction_status(&self) -> &'static str {
+        match self.conn.transaction_status() {
+            b'T' => "transaction",
+            b'E' => "failed",
+            _ => "idle",
+        }
+    }
+
+    fn process_id(&self) -> i32 {
+        self.conn.process_id()
+    }
+
+    fn server_parameters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.conn.server_parameters() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    fn clear_statement_cache(&self) {
+        self.conn.clear_statement_cache();
+    }
+}
+
+#[pymethods]
+impl PgStmt {
+    #[getter]
+    fn sql(&self) -> &str {
+        &self.stmt.sql
+    }
+
+    /// Type OIDs of the parameters.
+    #[getter]
+    fn param_oids(&self) -> Vec<u32> {
+        self.stmt.params.clone()
+    }
+
+    /// `[(name, type oid)]` of the result columns.
+    #[getter]
+    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(
+            py,
+            self.stmt
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.type_oid)),
+        )
+    }
+}

@@ -1,0 +1,6 @@
+//! Python bindings of the PostgreSQL backend.
+
+pub mod config;
+pub mod connection;
+pub mod decode;
+pub mod results;

@@ -1,0 +1,148 @@
+//! Query results delivered to Python: records built from wire rows on the loop thread.
+
+use std::sync::Arc;
+
+use ferrule_pg::{QueryResult, Statement};
+use pyo3::exceptions::PyIndexError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
+
+use super::decode;
+use crate::bridge::Deliver;
+use crate::record::{Record, RecordDesc};
+
+/// What the caller wants from the rows.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// Every row as a list of records.
+    All,
+    /// The first row or None.
+    Row,
+    /// One column of the first row, or None.
+    Value(usize),
+    /// The command status string.
+    Status,
+    /// `(records, more_rows_remain)` for cursors.
+    Batch,
+}
+
+impl Shape {
+    pub fn from_code(code: u8, column: usize) -> Shape {
+        match code {
+            1 => Shape::Row,
+            2 => Shape::Value(column),
+            3 => Shape::Status,
+            4 => Shape::Batch,
+            _ => Shape::All,
+        }
+    }
+}
+
+pub struct Rows {
+    pub result: QueryResult,
+    pub shape: Shape,
+}
+
+/// The record description of a statement, built once and kept with the statement.
+fn record_desc(py: Python<'_>, stmt: &Arc<Statement>) -> PyResult<Py<RecordDesc>> {
+    if let Some(d) = stmt
+        .binding_cache
+        .get()
+        .and_then(|b| b.downcast_ref::<Py<RecordDesc>>())
+    {
+        return Ok(d.clone_ref(py));
+    }
+    let desc = RecordDesc::new(py, stmt.columns.iter().map(|c| c.name.as_str()))?;
+    let _ = stmt.binding_cache.set(Box::new(desc.clone_ref(py)));
+    Ok(desc)
+}
+
+fn decode_row(
+    py: Python<'_>,
+    stmt: &Statement,
+    row: &ferrule_pg::DataRowBody,
+) -> PyResult<Vec<Py<PyAny>>> {
+    let buf = row.buffer();
+    let mut out = Vec::with_capacity(stmt.columns.len());
+    let mut pos = 0usize;
+    for col in stmt.columns.iter() {
+        let Some(len) = buf.get(pos..pos + 4) else {
+            return Err(malformed());
+        };
+        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+        pos += 4;
+        if len < 0 {
+            out.push(py.None());
+            continue;
+        }
+        let end = pos + len as usize;
+        let Some(cell) = buf.get(pos..end) else {
+            return Err(malformed());
+        };
+        let value = decode::decode(py, col.type_oid, col.format, cell).map_err(|e| {
+            let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+            pyo3::exceptions::PyValueError::new_err(format!("column {:?}: {msg}", col.name))
+        })?;
+        out.push(value);
+        pos = end;
+    }
+    if pos != buf.len() {
+        return Err(malformed());
+    }
+    Ok(out)
+}
+
+fn malformed() -> PyErr {
+    pyo3::exceptions::PyValueError::new_err("malformed data row from the server")
+}
+
+fn records<'py>(py: Python<'py>, result: &QueryResult) -> PyResult<Bound<'py, PyList>> {
+    let stmt = &result.statement;
+    let desc = record_desc(py, stmt)?;
+    let mut recs = Vec::with_capacity(result.rows.len());
+    for row in &result.rows {
+        recs.push(Record::create(py, &desc, decode_row(py, stmt, row)?)?);
+    }
+    PyList::new(py, recs)
+}
+
+impl Deliver for Rows {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let result = &self.result;
+        match self.shape {
+            Shape::All => Ok(records(py, result)?.into_any().unbind()),
+            Shape::Row => match result.rows.first() {
+                Some(row) => {
+                    let desc = record_desc(py, &result.statement)?;
+                    Record::create(py, &desc, decode_row(py, &result.statement, row)?)
+                }
+                None => Ok(py.None()),
+            },
+            Shape::Value(col) => {
+                if col >= result.statement.columns.len() {
+                    return Err(PyIndexError::new_err(format!(
+                        "column {col} does not exist: the query returns {} column(s)",
+                        result.statement.columns.len()
+                    )));
+                }
+                match result.rows.first() {
+                    Some(row) => {
+                        let mut values = decode_row(py, &result.statement, row)?;
+                        Ok(values.swap_remove(col))
+                    }
+                    None => Ok(py.None()),
+                }
+            }
+            Shape::Status => Ok(PyString::new(py, &result.status).into_any().unbind()),
+            Shape::Batch => {
+                let recs = records(py, result)?;
+                PyTuple::new(
+                    py,
+                    [recs.into_any(), result.suspended.into_bound_py_any(py)?],
+                )?
+                .into_py_any(py)
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Record: a row, readable by index and by column name, cheap to create. A record whose
+//! values are all atomic (numbers, strings, bytes, dates, None) is not tracked by the garbage
+//! collector, so large results do not slow every later collection.
+
+use pyo3::exceptions::{PyIndexError, PyKeyError, PyTypeError};
+use pyo3::ffi;
+use pyo3::gc::PyVisit;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PySlice, PyString, PyTuple};
+use pyo3::{IntoPyObjectExt, PyTraverseError};
+
+/// Column names of a result, shared by all its records.
+#[pyclass(module = "ferrule._ferrule", frozen, name = "RecordDescription")]
+pub struct RecordDesc {
+    names: Py<PyTuple>,
+    index: Py<PyDict>,
+}
+
+impl RecordDesc {
+    pub fn new<'a>(py: Python<'_>, names: impl Iterator<Item = &'a str>) -> PyResult<Py<Self>> {
+        let names: Vec<&str> = names.collect();
+        let tuple = PyTuple::new(py, &names)?;
+        let index = PyDict::new(py);
+        // With duplicate names the first column wins, as in asyncpg.
+        for (i, n) in names.iter().enumerate().rev() {
+            index.set_item(*n, i)?;
+        }
+        Py::new(
+            py,
+            RecordDesc {
+                names: tuple.unbind(),
+                index: index.unbind(),
+            },
+        )
+    }
+
+    pub fn len(&self, py: Python<'_>) -> usize {
+        self.names.bind(py).len()
+    }
+}
+
+#[pyclass(module = "ferrule._ferrule", frozen, sequence)]
+pub struct Record {
+    desc: Py<RecordDesc>,
+    values: Box<[Py<PyAny>]>,
+}
+
+/// Values whose type takes part in garbage collection, and so could close a cycle.
+fn is_container(obj: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: reading the type flags of a live object.
+    unsafe { ffi::PyType_IS_GC(ffi::Py_TYPE(obj.as_ptr())) != 0 }
+}
+
+impl Record {
+    /// Creates a record and untracks it from the GC when none of its values is a container.
+    pub fn create(
+        py: Python<'_>,
+        desc: &Py<RecordDesc>,
+        values: Vec<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let any_container = values.iter().any(|v| is_container(v.bind(py)));
+        let rec = Bound::new(
+            py,
+            Record {
+                desc: desc.clone_ref(py),
+                values: values.into_boxed_slice(),
+            },
+        )?;
+        if !any_container {
+            // SAFETY: the object is fully initialized and tracked; untracking a GC object that
+            // cannot be part of a cycle is what CPython does for atomic tuples.
+            unsafe { ffi::PyObject_GC_UnTrack(rec.as_ptr().cast()) };
+        }
+        Ok(rec.into_any().unbind())
+    }
+
+    fn position(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+        if let Ok(name) = key.cast::<PyString>() {
+            let desc = self.desc.get();
+            return match desc.index.bind(py).get_item(name)? {
+                Some(i) => Ok(Some(i.extract()?)),
+                None => Ok(None),
+            };
+        }
+        let i: isize = key.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "record keys are column names or indexes, not {}",
+                key.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let n = self.values.len() as isize;
+        let j = if i < 0 { i + n } else { i };
+        Ok((0..n).contains(&j).then_some(j as usize))
+    }
+}
+
+#[pymethods]
+impl Record {
+    fn __len__(&self) -> usize {
+        self.values.len()
+    }
+
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(slice) = key.cast::<PySlice>() {
+            let idx = slice.indices(self.values.len() as isize)?;
+            let mut out = Vec::with_capacity(idx.slicelength);
+            let mut i = idx.start;
+            for _ in 0..idx.slicelength {
+                out.push(self.values[i as usize].clone_ref(py));
+                i += idx.step;
+            }
+            return PyTuple::new(py, out)?.into_py_any(py);
+        }
+        match self.position(py, key)? {
+            Some(i) => Ok(self.values[i].clone_ref(py)),
+            None if key.is_instance_of::<PyString>() => Err(PyKeyError::new_err(format!(
+                "no column named {}",
+                key.repr()?
+            ))),
+            None => Err(PyIndexError::new_err("record index out of range")),
+        }
+    }
+
+    #[pyo3(signature = (key, default=None))]
+    fn get(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        default: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        match self.position(py, key)? {
+            Some(i) => Ok(self.values[i].clone_ref(py)),
+            None => Ok(default.unwrap_or_else(|| py.None())),
+        }
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        // Like a mapping: membership is by column name.
+        match key.cast::<PyString>() {
+            Ok(name) => self.desc.get().index.bind(py).contains(name),
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.desc
+            .get()
+            .names
+            .bind(py)
+            .as_any()
+            .try_iter()
+            .map(Bound::into_any)
+    }
+
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        PyTuple::new(py, self.values.iter().map(|v| v.clone_ref(py)))?
+            .as_any()
+            .try_iter()
+            .map(Bound::into_any)
+    }
+
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let names = self.desc.get().names.bind(py);
+        let pairs = PyList::empty(py);
+        for (i, v) in self.values.iter().enumerate() {
+            pairs.append((names.get_item(i)?, v.clone_ref(py)))?;
+        }
+        pairs.as_any().try_iter().map(Bound::into_any)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.values(py)
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        PyTuple::new(py, self.values.iter().map(|v| v.clone_ref(py)))?.hash()
+    }
+
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: pyo3::basic::CompareOp,
+    ) -> PyResult<Py<PyAny>> {
+        let mine = PyTuple::new(py, self.values.iter().map(|v| v.clone_ref(py)))?;
+        let theirs = if let Ok(rec) = other.cast::<Record>() {
+            let rec = rec.get();
+            PyTuple::new(py, rec.values.iter().map(|v| v.clone_ref(py)))?.into_any()
+        } else if other.is_instance_of::<PyTuple>() {
+            other.clone()
+        } else {
+            return Ok(py.NotImplemented());
+        };
+        Ok(mine.rich_compare(theirs, op)?.unbind())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let names = self.desc.get().names.bind(py);
+        let mut s = String::from("<Record");
+        for (i, v) in self.values.iter().enumerate() {
+            let name = names.get_item(i)?;
+            s.push(' ');
+            s.push_str(&name.str()?.to_cow()?);
+            s.push('=');
+            s.push_str(&v.bind(py).repr()?.to_cow()?);
+        }
+        s.push('>');
+        Ok(s)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for v in self.values.iter() {
+            visit.call(v)?;
+        }
+        Ok(())
+    }
+}

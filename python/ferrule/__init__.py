@@ -1,0 +1,27 @@
+"""ferrule: fast async database drivers on one Rust core, with one asyncpg-style API."""
+
+from __future__ import annotations
+
+from ferrule import exceptions
+from ferrule._ferrule import Record, __version__, set_error_factory
+from ferrule.connection import Connection, connect
+from ferrule.cursor import Cursor, CursorFactory
+from ferrule.exceptions import *  # noqa: F403
+from ferrule.exceptions import _make_error
+from ferrule.prepared_stmt import PreparedStatement
+from ferrule.transaction import Transaction
+
+set_error_factory(_make_error)
+
+__all__ = [  # noqa: RUF022
+    "__version__",
+    "connect",
+    "Connection",
+    "Cursor",
+    "CursorFactory",
+    "PreparedStatement",
+    "Record",
+    "Transaction",
+    "exceptions",
+    *exceptions.__all__,
+]

@@ -1,0 +1,226 @@
+"""`Connection`: the asyncpg-style API over a native connection.
+
+Every call is one native call: arguments are converted while the GIL is held, the work runs
+on ferrule's runtime, and the result is built on the event-loop thread. Calls made
+concurrently on one connection are pipelined, never refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ferrule import _bridge, _pgdsn
+from ferrule._ferrule import PgConn, Record, pg_connect
+from ferrule.cursor import CursorFactory
+from ferrule.exceptions import ConnectionClosedError, InterfaceError
+from ferrule.prepared_stmt import PreparedStatement
+from ferrule.transaction import Transaction
+
+if TYPE_CHECKING:
+    from ferrule._ferrule import Bridge
+
+# Result shapes understood by the native `query` methods.
+ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
+
+class Connection:
+    """A connection to a database server. Create it with :func:`ferrule.connect`."""
+
+    __slots__ = ("__weakref__", "_bridge", "_command_timeout", "_impl", "_settings", "_tx_depth")
+
+    def __init__(
+        self, impl: PgConn, bridge: Bridge, settings: dict[str, Any], command_timeout: float | None
+    ) -> None:
+        self._impl = impl
+        self._bridge = bridge
+        self._settings = settings
+        self._command_timeout = command_timeout
+        self._tx_depth = 0
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        if timeout is None:
+            return self._command_timeout
+        if timeout < 0:
+            raise ValueError(f"timeout must be >= 0, not {timeout}")
+        return timeout
+
+    def _check_open(self) -> None:
+        if self._impl.is_closed():
+            raise ConnectionClosedError("the connection is closed")
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
+        """Run ``query`` with ``args`` bound to ``$1, $2, ...`` and return every row."""
+        fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
+        result: list[Record] = await _bridge.wait(self._bridge, fut)
+        return result
+
+    async def fetchrow(
+        self, query: str, *args: Any, timeout: float | None = None
+    ) -> Record | None:
+        """Run ``query`` and return its first row, or None when there is none."""
+        fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
+        result: Record | None = await _bridge.wait(self._bridge, fut)
+        return result
+
+    async def fetchval(
+        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        """Run ``query`` and return ``column`` of its first row (None when there is no row)."""
+        if column < 0:
+            raise ValueError("column must be >= 0")
+        fut = self._impl.query(query, args, VALUE, column, self._timeout(timeout))
+        return await _bridge.wait(self._bridge, fut)
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        """Run a command and return its status (e.g. ``"INSERT 0 1"``).
+
+        Without arguments the text may hold several statements (simple protocol); with
+        arguments it is one statement whose arguments are bound, never pasted in.
+        """
+        t = self._timeout(timeout)
+        if args:
+            fut = self._impl.query(query, args, STATUS, 0, t)
+        else:
+            fut = self._impl.execute_script(query, t)
+        result: str = await _bridge.wait(self._bridge, fut)
+        return result
+
+    async def executemany(
+        self, command: str, args: Iterable[Sequence[Any]], *, timeout: float | None = None
+    ) -> None:
+        """Run ``command`` once per argument sequence, pipelined in one round trip.
+
+        All rows succeed or none is applied (one implicit transaction).
+        """
+        fut = self._impl.executemany(command, args, self._timeout(timeout))
+        await _bridge.wait(self._bridge, fut)
+
+    async def prepare(self, query: str, *, timeout: float | None = None) -> PreparedStatement:
+        """Prepare ``query`` on the server and return a :class:`PreparedStatement`."""
+        fut = self._impl.prepare(query, self._timeout(timeout))
+        stmt = await _bridge.wait(self._bridge, fut)
+        return PreparedStatement(self, stmt)
+
+    def cursor(
+        self, query: str, *args: Any, prefetch: int = 50, timeout: float | None = None
+    ) -> CursorFactory:
+        """A server-side cursor: ``async for row in conn.cursor(...)`` streams rows in
+        batches of ``prefetch`` with bounded memory; ``await conn.cursor(...)`` returns a
+        :class:`Cursor` to fetch from by hand. Needs a transaction."""
+        if prefetch <= 0:
+            raise InterfaceError("prefetch must be a positive number of rows")
+        return CursorFactory(self, query, None, args, prefetch, self._timeout(timeout))
+
+    def transaction(
+        self,
+        *,
+        isolation: str | None = None,
+        readonly: bool = False,
+        deferrable: bool = False,
+    ) -> Transaction:
+        """A transaction block for ``async with``; nested blocks become savepoints.
+
+        ``isolation``: ``"read_committed"``, ``"repeatable_read"``, ``"serializable"``
+        (or ``"read_uncommitted"``); None keeps the server's default.
+        """
+        return Transaction(self, isolation, readonly, deferrable)
+
+    def is_in_transaction(self) -> bool:
+        """True when the server reports an open (or failed) transaction."""
+        return self._impl.transaction_status() != "idle"
+
+    def get_server_pid(self) -> int:
+        """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""
+        return self._impl.process_id()
+
+    def get_server_version(self) -> tuple[int, ...]:
+        """The server version as a tuple of ints, e.g. ``(15, 18)``."""
+        text = self._impl.server_parameters().get("server_version", "0")
+        nums = []
+        for part in text.split(" ")[0].split("."):
+            digits = "".join(ch for ch in part if ch.isdigit())
+            if not digits:
+                break
+            nums.append(int(digits))
+        return tuple(nums)
+
+    def get_settings(self) -> dict[str, str]:
+        """Server parameters reported at startup and on change (``TimeZone``, ...)."""
+        return self._impl.server_parameters()
+
+    def clear_statement_cache(self) -> None:
+        """Forget every cached prepared statement (they are closed on the server)."""
+        self._impl.clear_statement_cache()
+
+    def is_closed(self) -> bool:
+        """True once the connection is closed or lost."""
+        return self._impl.is_closed()
+
+    async def close(self, *, timeout: float | None = None) -> None:
+        """Close gracefully: queued calls finish, then the session ends. After ``timeout``
+        seconds (default 10) the socket is closed regardless."""
+        await _bridge.wait(self._bridge, self._impl.close(timeout))
+
+    def terminate(self) -> None:
+        """Close the connection at once; calls in flight fail."""
+        self._impl.terminate()
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed() else self._impl.transaction_status()
+        return f"<ferrule.Connection postgresql pid={self.get_server_pid()} {state}>"
+
+async def connect(
+    dsn: str | None = None,
+    *,
+    host: str | Sequence[str] | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    ssl: str | bool | None = None,
+    sslmode: str | None = None,
+    timeout: float | None = None,
+    command_timeout: float | None = None,
+    statement_cache_size: int | None = None,
+    server_settings: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Connection:
+    """Open a connection.
+
+    ``dsn`` is a URL (``postgresql://user:pw@host:5432/db?sslmode=verify-full``); keyword
+    arguments override it, and the ``PG*`` environment variables fill in what neither gives.
+    ``timeout`` bounds connecting; ``command_timeout`` is the default timeout of every call.
+    """
+    scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
+    if scheme not in ("postgresql", "postgres"):
+        raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
+    settings = _pgdsn.build_settings(
+        dsn,
+        {
+            "host": host,
+            "port": port,
+            "user": user,
+            "password": password,
+            "database": database,
+            "sslmode": sslmode if sslmode is not None else ssl,
+            "connect_timeout": timeout,
+            "command_timeout": command_timeout,
+            "statement_cache_size": statement_cache_size,
+            "server_settings": server_settings,
+            **kwargs,
+        },
+    )
+    bridge = _bridge.get_bridge()
+    impl = await _bridge.wait(bridge, pg_connect(bridge, settings))
+    return Connection(impl, bridge, settings, settings["command_timeout"])
+
+__all__ = ["Connection", "connect"]
+
+_ = asyncio  # re-exported name used in type comments of the stub

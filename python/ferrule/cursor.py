@@ -1,0 +1,131 @@
+"""Server-side cursors over portals: bounded memory for any result size."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Generator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ferrule import _bridge
+
+if TYPE_CHECKING:
+    from ferrule._ferrule import PgStmt, Record
+    from ferrule.connection import Connection
+
+
+class Cursor:
+    """An open portal. Rows are fetched on demand; close it (or leave the transaction) to
+    release it on the server."""
+
+    __slots__ = ("_conn", "_exhausted", "_portal", "_stmt", "_timeout")
+
+    def __init__(
+        self, conn: Connection, stmt: PgStmt, portal: str, exhausted: bool, timeout: float | None
+    ) -> None:
+        self._conn = conn
+        self._stmt = stmt
+        self._portal = portal
+        self._exhausted = exhausted
+        self._timeout = timeout
+
+    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Record]:
+        """Return up to ``n`` next rows (fewer at the end)."""
+        if n <= 0:
+            raise ValueError("n must be a positive number of rows")
+        if self._exhausted:
+            return []
+        conn = self._conn
+        fut = conn._impl.cursor_fetch(
+            self._stmt, self._portal, n, timeout if timeout is not None else self._timeout
+        )
+        rows, more = await _bridge.wait(conn._bridge, fut)
+        self._exhausted = not more
+        return rows
+
+    async def fetchrow(self, *, timeout: float | None = None) -> Record | None:
+        """Return the next row, or None at the end."""
+        rows = await self.fetch(1, timeout=timeout)
+        return rows[0] if rows else None
+
+    async def forward(self, n: int, *, timeout: float | None = None) -> int:
+        """Skip ``n`` rows; return how many were skipped."""
+        return len(await self.fetch(n, timeout=timeout))
+
+    def close(self) -> None:
+        """Release the portal on the server (queued behind calls already sent)."""
+        if not self._exhausted:
+            self._exhausted = True
+            if not self._conn.is_closed():
+                self._conn._impl.cursor_close(self._portal)
+
+
+class CursorFactory:
+    """What :meth:`Connection.cursor` returns: iterate it, or await it for a :class:`Cursor`."""
+
+    __slots__ = ("_args", "_conn", "_prefetch", "_query", "_stmt", "_timeout")
+
+    def __init__(
+        self,
+        conn: Connection,
+        query: str,
+        stmt: PgStmt | None,
+        args: Sequence[Any],
+        prefetch: int,
+        timeout: float | None,
+    ) -> None:
+        self._conn = conn
+        self._query = query
+        self._stmt = stmt
+        self._args = args
+        self._prefetch = prefetch
+        self._timeout = timeout
+
+    async def _open(self, prefetch: int) -> tuple[Cursor, list[Record]]:
+        conn = self._conn
+        stmt = self._stmt
+        if stmt is None:
+            stmt = await _bridge.wait(conn._bridge, conn._impl.prepare(self._query, self._timeout))
+        fut = conn._impl.cursor_open(stmt, self._args, prefetch, self._timeout)
+        portal, (rows, more) = await _bridge.wait(conn._bridge, fut)
+        return Cursor(conn, stmt, portal, not more, self._timeout), rows
+
+    def __await__(self) -> Generator[Any, None, Cursor]:
+        return self._open_empty().__await__()
+
+    async def _open_empty(self) -> Cursor:
+        # Executing with a row limit of 0 would fetch everything; 1 row is read and kept.
+        cursor, rows = await self._open(1)
+        return _Buffered(cursor, rows) if rows else cursor
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Record]:
+        cursor, rows = await self._open(self._prefetch)
+        try:
+            while True:
+                for row in rows:
+                    yield row
+                if cursor._exhausted:
+                    return
+                rows = await cursor.fetch(self._prefetch)
+        finally:
+            cursor.close()
+
+
+class _Buffered(Cursor):
+    """A cursor holding rows already read when it was opened."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self, cursor: Cursor, rows: list[Record]) -> None:
+        super().__init__(cursor._conn, cursor._stmt, cursor._portal, cursor._exhausted, cursor._timeout)
+        self._buffer: deque[Record] = deque(rows)
+
+    async def fetch(self, n: int, *, timeout: float | None = None) -> list[Record]:
+        out: list[Record] = []
+        while self._buffer and len(out) < n:
+            out.append(self._buffer.popleft())
+        if len(out) < n:
+            out.extend(await super().fetch(n - len(out), timeout=timeout))
+        return out

@@ -1,0 +1,65 @@
+"""`PreparedStatement`: a statement parsed once on the server, executed many times."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ferrule import _bridge
+from ferrule.cursor import CursorFactory
+
+if TYPE_CHECKING:
+    from ferrule._ferrule import PgStmt, Record
+    from ferrule.connection import Connection
+
+
+class PreparedStatement:
+    """Returned by :meth:`Connection.prepare`; has the same fetch methods."""
+
+    __slots__ = ("_conn", "_stmt")
+
+    def __init__(self, conn: Connection, stmt: PgStmt) -> None:
+        self._conn = conn
+        self._stmt = stmt
+
+    def get_query(self) -> str:
+        """The SQL text of the statement."""
+        return self._stmt.sql
+
+    def get_parameters(self) -> list[int]:
+        """Type OIDs of the parameters, as the server inferred them."""
+        return self._stmt.param_oids
+
+    def get_attributes(self) -> list[tuple[str, int]]:
+        """``(name, type oid)`` of each result column."""
+        return self._stmt.columns
+
+    async def _run(self, args: Sequence[Any], shape: int, column: int, timeout: float | None) -> Any:
+        conn = self._conn
+        fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
+        return await _bridge.wait(conn._bridge, fut)
+
+    async def fetch(self, *args: Any, timeout: float | None = None) -> list[Record]:
+        result: list[Record] = await self._run(args, 0, 0, timeout)
+        return result
+
+    async def fetchrow(self, *args: Any, timeout: float | None = None) -> Record | None:
+        result: Record | None = await self._run(args, 1, 0, timeout)
+        return result
+
+    async def fetchval(self, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
+        return await self._run(args, 2, column, timeout)
+
+    async def execute(self, *args: Any, timeout: float | None = None) -> str:
+        """Execute with ``args`` and return the command status."""
+        result: str = await self._run(args, 3, 0, timeout)
+        return result
+
+    async def executemany(
+        self, args: Iterable[Sequence[Any]], *, timeout: float | None = None
+    ) -> None:
+        await self._conn.executemany(self._stmt.sql, args, timeout=timeout)
+
+    def cursor(self, *args: Any, prefetch: int = 50, timeout: float | None = None) -> CursorFactory:
+        conn = self._conn
+        return CursorFactory(conn, self._stmt.sql, self._stmt, args, prefetch, conn._timeout(timeout))
