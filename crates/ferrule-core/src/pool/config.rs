@@ -64,6 +64,7 @@ pub struct PoolConfig {
     pub acquire_timeout: Option<Duration>,
     /// The check run on a connection idle longer than `check_after_idle` before hand-out.
     pub recycle: Recycle,
+    /// Idle time after which `recycle` runs before hand-out; `is_broken` runs every time.
     pub check_after_idle: Duration,
     /// Bound on the graceful close of one connection.
     pub close_timeout: Duration,

@@ -13,7 +13,9 @@ use crate::Error;
 /// method takes `&Self::Conn`, and `close` may be called on a connection someone still holds
 /// (by `Pool::terminate`, or when `Pool::close` runs out of time). Every future returned here
 /// may be dropped at any await point: the connection must then be left intact or report
-/// `is_broken() == true`; the pool closes broken connections.
+/// `is_broken() == true`; the pool closes broken connections. `is_broken` and `needs_reset`
+/// are also called from `Drop` of a `Pooled`, on any thread: they must be quick and never
+/// block.
 pub trait Manager: Send + Sync + 'static {
     type Conn: Send + Sync + 'static;
 

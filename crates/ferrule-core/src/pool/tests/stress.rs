@@ -135,9 +135,9 @@ async fn random_cancellations_never_lose_or_share_a_connection() {
     assert_eq!(opened - MockManager::count(&counts.closed), stats.size);
     let (granted, cut) = (granted.load(Ordering::Relaxed), cut.load(Ordering::Relaxed));
     eprintln!("loans {granted}, acquires cut {cut}, {stats:?}");
-    assert!(granted > 2000, "too few loans: {granted} {stats:?}");
+    assert!(granted >= 1000, "too few loans: {granted} {stats:?}");
     assert!(
-        cut + stats.timeouts as usize > 2500,
+        cut + stats.timeouts as usize >= 1000,
         "too few cancellations: {cut} {stats:?}"
     );
     assert!(
@@ -148,4 +148,39 @@ async fn random_cancellations_never_lose_or_share_a_connection() {
     pool.close(Duration::from_secs(1)).await;
     assert_eq!(pool.manager().live(), 0);
     assert_eq!(MockManager::count(&counts.leaked), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn close_under_load_closes_every_connection_once() {
+    for terminate in [false, true] {
+        let mut cfg = config(2, 8);
+        cfg.max_queries = Some(20);
+        let pool = pool(cfg);
+        pool.manager().script.lock().random_delays = Some(Duration::from_micros(500));
+        pool.start().await.unwrap();
+        let (granted, cut) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| tokio::spawn(user(pool.clone(), granted.clone(), cut.clone())))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if terminate {
+            pool.terminate();
+        } else {
+            pool.close(Duration::from_millis(2)).await;
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pool.manager().live() > 0 || pool.stats().closing > 0 {
+            assert!(std::time::Instant::now() < deadline, "{:?}", pool.stats());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let counts = &pool.manager().counts;
+        assert_eq!(pool.size(), 0);
+        assert_eq!(MockManager::count(&counts.leaked), 0);
+        assert_eq!(MockManager::count(&counts.double_closed), 0);
+        assert_eq!(MockManager::count(&counts.overlaps), 0);
+        assert!(granted.load(Ordering::Relaxed) > 0);
+    }
 }
