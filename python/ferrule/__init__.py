@@ -8,15 +8,17 @@ from ferrule.connection import Connection, connect
 from ferrule.cursor import Cursor, CursorFactory
 from ferrule.exceptions import *  # noqa: F403
 from ferrule.exceptions import _make_error
+from ferrule.pg_connection import PgConnection
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 set_error_factory(_make_error)
 
-__all__ = [  # noqa: RUF022
+__all__ = [
     "__version__",
     "connect",
     "Connection",
+    "PgConnection",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

@@ -7,25 +7,34 @@ concurrently on one connection are pipelined, never refused.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ferrule import _bridge, _pgdsn
-from ferrule._ferrule import PgConn, Record, pg_connect
+from ferrule import _bridge
 from ferrule.cursor import CursorFactory
 from ferrule.exceptions import ConnectionClosedError, InterfaceError
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import Bridge
+    from ferrule._ferrule import Bridge, PgConn, Record
 
 # Result shapes understood by the native `query` methods.
 ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
 
+ISOLATION_SQL = {
+    "read_uncommitted": " ISOLATION LEVEL READ UNCOMMITTED",
+    "read_committed": " ISOLATION LEVEL READ COMMITTED",
+    "repeatable_read": " ISOLATION LEVEL REPEATABLE READ",
+    "serializable": " ISOLATION LEVEL SERIALIZABLE",
+}
+
+
 class Connection:
-    """A connection to a database server. Create it with :func:`ferrule.connect`."""
+    """A connection to a database. Create it with :func:`ferrule.connect`.
+
+    The methods here are shared by every backend; each backend's subclass adds its own.
+    """
 
     __slots__ = ("__weakref__", "_bridge", "_command_timeout", "_impl", "_settings", "_tx_depth")
 
@@ -55,9 +64,7 @@ class Connection:
         result: list[Record] = await _bridge.wait(self._bridge, fut)
         return result
 
-    async def fetchrow(
-        self, query: str, *args: Any, timeout: float | None = None
-    ) -> Record | None:
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
         """Run ``query`` and return its first row, or None when there is none."""
         fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
         result: Record | None = await _bridge.wait(self._bridge, fut)
@@ -130,29 +137,6 @@ class Connection:
         """True when the server reports an open (or failed) transaction."""
         return self._impl.transaction_status() != "idle"
 
-    def get_server_pid(self) -> int:
-        """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""
-        return self._impl.process_id()
-
-    def get_server_version(self) -> tuple[int, ...]:
-        """The server version as a tuple of ints, e.g. ``(15, 18)``."""
-        text = self._impl.server_parameters().get("server_version", "0")
-        nums = []
-        for part in text.split(" ")[0].split("."):
-            digits = "".join(ch for ch in part if ch.isdigit())
-            if not digits:
-                break
-            nums.append(int(digits))
-        return tuple(nums)
-
-    def get_settings(self) -> dict[str, str]:
-        """Server parameters reported at startup and on change (``TimeZone``, ...)."""
-        return self._impl.server_parameters()
-
-    def clear_statement_cache(self) -> None:
-        """Forget every cached prepared statement (they are closed on the server)."""
-        self._impl.clear_statement_cache()
-
     def is_closed(self) -> bool:
         """True once the connection is closed or lost."""
         return self._impl.is_closed()
@@ -174,53 +158,41 @@ class Connection:
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
-        return f"<ferrule.Connection postgresql pid={self.get_server_pid()} {state}>"
+        return f"<ferrule.{type(self).__name__} {state}>"
 
-async def connect(
-    dsn: str | None = None,
-    *,
-    host: str | Sequence[str] | None = None,
-    port: int | None = None,
-    user: str | None = None,
-    password: str | None = None,
-    database: str | None = None,
-    ssl: str | bool | None = None,
-    sslmode: str | None = None,
-    timeout: float | None = None,
-    command_timeout: float | None = None,
-    statement_cache_size: int | None = None,
-    server_settings: dict[str, str] | None = None,
-    **kwargs: Any,
-) -> Connection:
-    """Open a connection.
+    # The SQL of transaction control; backends with another dialect override these.
+    # Only fixed text and generated savepoint names go in: never a caller's value.
+    def _sql_begin(self, isolation: str | None, readonly: bool, deferrable: bool) -> str:
+        sql = "BEGIN" + (ISOLATION_SQL[isolation] if isolation else "")
+        if readonly:
+            sql += " READ ONLY"
+        if deferrable:
+            sql += " DEFERRABLE"
+        return sql
 
-    ``dsn`` is a URL (``postgresql://user:pw@host:5432/db?sslmode=verify-full``); keyword
-    arguments override it, and the ``PG*`` environment variables fill in what neither gives.
-    ``timeout`` bounds connecting; ``command_timeout`` is the default timeout of every call.
+    def _sql_savepoint(self, name: str) -> str:
+        return f"SAVEPOINT {name}"
+
+    def _sql_release(self, name: str) -> str:
+        return f"RELEASE SAVEPOINT {name}"
+
+    def _sql_rollback_to(self, name: str) -> str:
+        return f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+
+
+async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
+    """Open a connection; the URL scheme picks the backend.
+
+    ``postgresql://user:pw@host:5432/db?sslmode=verify-full`` (also ``postgres://``, or no
+    DSN at all to use keyword arguments and the ``PG*`` environment variables). See the
+    backend's ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`).
     """
     scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
-    if scheme not in ("postgresql", "postgres"):
-        raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
-    settings = _pgdsn.build_settings(
-        dsn,
-        {
-            "host": host,
-            "port": port,
-            "user": user,
-            "password": password,
-            "database": database,
-            "sslmode": sslmode if sslmode is not None else ssl,
-            "connect_timeout": timeout,
-            "command_timeout": command_timeout,
-            "statement_cache_size": statement_cache_size,
-            "server_settings": server_settings,
-            **kwargs,
-        },
-    )
-    bridge = _bridge.get_bridge()
-    impl = await _bridge.wait(bridge, pg_connect(bridge, settings))
-    return Connection(impl, bridge, settings, settings["command_timeout"])
+    if scheme in ("postgresql", "postgres"):
+        from ferrule import pg_connection
+
+        return await pg_connection.connect(dsn, **kwargs)
+    raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
+
 
 __all__ = ["Connection", "connect"]
-
-_ = asyncio  # re-exported name used in type comments of the stub

@@ -38,6 +38,7 @@ class Cursor:
         fut = conn._impl.cursor_fetch(
             self._stmt, self._portal, n, timeout if timeout is not None else self._timeout
         )
+        rows: list[Record]
         rows, more = await _bridge.wait(conn._bridge, fut)
         self._exhausted = not more
         return rows
@@ -119,7 +120,9 @@ class _Buffered(Cursor):
     __slots__ = ("_buffer",)
 
     def __init__(self, cursor: Cursor, rows: list[Record]) -> None:
-        super().__init__(cursor._conn, cursor._stmt, cursor._portal, cursor._exhausted, cursor._timeout)
+        super().__init__(
+            cursor._conn, cursor._stmt, cursor._portal, cursor._exhausted, cursor._timeout
+        )
         self._buffer: deque[Record] = deque(rows)
 
     async def fetch(self, n: int, *, timeout: float | None = None) -> list[Record]:

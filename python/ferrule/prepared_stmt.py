@@ -34,7 +34,9 @@ class PreparedStatement:
         """``(name, type oid)`` of each result column."""
         return self._stmt.columns
 
-    async def _run(self, args: Sequence[Any], shape: int, column: int, timeout: float | None) -> Any:
+    async def _run(
+        self, args: Sequence[Any], shape: int, column: int, timeout: float | None
+    ) -> Any:
         conn = self._conn
         fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
         return await _bridge.wait(conn._bridge, fut)
@@ -62,4 +64,6 @@ class PreparedStatement:
 
     def cursor(self, *args: Any, prefetch: int = 50, timeout: float | None = None) -> CursorFactory:
         conn = self._conn
-        return CursorFactory(conn, self._stmt.sql, self._stmt, args, prefetch, conn._timeout(timeout))
+        return CursorFactory(
+            conn, self._stmt.sql, self._stmt, args, prefetch, conn._timeout(timeout)
+        )

@@ -11,13 +11,9 @@ if TYPE_CHECKING:
 
     from ferrule.connection import Connection
 
-# Fixed SQL per option: nothing the caller passes is ever pasted into the statement.
-_ISOLATION = {
-    "read_uncommitted": " ISOLATION LEVEL READ UNCOMMITTED",
-    "read_committed": " ISOLATION LEVEL READ COMMITTED",
-    "repeatable_read": " ISOLATION LEVEL REPEATABLE READ",
-    "serializable": " ISOLATION LEVEL SERIALIZABLE",
-}
+# Isolation levels by name; the connection maps each to fixed SQL, so nothing the caller
+# passes is ever pasted into a statement.
+_ISOLATION = ("read_uncommitted", "read_committed", "repeatable_read", "serializable")
 
 
 class Transaction:
@@ -50,14 +46,9 @@ class Transaction:
                     "a nested transaction cannot change isolation, readonly or deferrable"
                 )
             self._savepoint = f"ferrule_sp_{conn._tx_depth}"
-            await conn.execute(f"SAVEPOINT {self._savepoint}")
+            await conn.execute(conn._sql_savepoint(self._savepoint))
         else:
-            sql = "BEGIN" + (_ISOLATION[self._isolation] if self._isolation else "")
-            if self._readonly:
-                sql += " READ ONLY"
-            if self._deferrable:
-                sql += " DEFERRABLE"
-            await conn.execute(sql)
+            await conn.execute(conn._sql_begin(self._isolation, self._readonly, self._deferrable))
         conn._tx_depth += 1
         self._state = "started"
 
@@ -72,7 +63,7 @@ class Transaction:
         self._finish()
         try:
             if self._savepoint:
-                await self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
+                await self._conn.execute(self._conn._sql_release(self._savepoint))
             else:
                 await self._conn.execute("COMMIT")
         finally:
@@ -83,9 +74,7 @@ class Transaction:
         self._finish()
         try:
             if self._savepoint:
-                await self._conn.execute(
-                    f"ROLLBACK TO SAVEPOINT {self._savepoint}; RELEASE SAVEPOINT {self._savepoint}"
-                )
+                await self._conn.execute(self._conn._sql_rollback_to(self._savepoint))
             elif not self._conn.is_closed():
                 await self._conn.execute("ROLLBACK")
         finally:
