@@ -20,7 +20,7 @@ use crate::config::PgConfig;
 use crate::connect::{establish, BoxStream};
 use crate::encode::encode_bind;
 use crate::io::{reader_task, writer_task};
-use crate::request::{Command, ReqState, Request, Response};
+use crate::request::{Command, ReqState, Request, Response, RowSink};
 use crate::statement::{Column, Statement, StatementCache};
 use crate::types;
 
@@ -33,8 +33,22 @@ pub struct CallCtl {
 
 impl CallCtl {
     pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
-        CallCtl { deadline: timeout.map(|t| Instant::now() + t), cancel }
+        CallCtl {
+            deadline: timeout.map(|t| Instant::now() + t),
+            cancel,
+        }
     }
+}
+
+/// Builds the row sink of one execution, given the statement being executed.
+pub type SinkFactory = Box<dyn Fn(&Arc<Statement>) -> RowSink + Send + Sync>;
+
+/// Options of one query.
+#[derive(Default)]
+pub struct QueryOpts {
+    /// Stop after this many rows (0: all). `fetchrow`/`fetchval` ask for 1.
+    pub max_rows: i32,
+    pub sink: Option<SinkFactory>,
 }
 
 /// Rows of one statement execution, still in wire format; decoded by the binding layer.
@@ -50,7 +64,11 @@ pub struct QueryResult {
 /// A notification or notice delivered outside any request.
 pub enum AsyncMessage {
     Notice(Error),
-    Notification { process_id: i32, channel: String, payload: String },
+    Notification {
+        process_id: i32,
+        channel: String,
+        payload: String,
+    },
 }
 
 pub type AsyncHook = Box<dyn Fn(AsyncMessage) + Send + Sync>;
@@ -108,7 +126,9 @@ impl Shared {
                 return;
             }
             let _ = shared.cancel_target.send().await;
-            if tokio::time::timeout(shared.cancel_timeout, notified).await.is_err()
+            if tokio::time::timeout(shared.cancel_timeout, notified)
+                .await
+                .is_err()
                 && !state.done.load(Ordering::Acquire)
             {
                 shared.abort(Error::connection_lost(format!(
@@ -145,12 +165,14 @@ impl PgConnection {
     /// Opens a connection and starts its reader and writer on the current tokio runtime.
     pub async fn connect(cfg: &PgConfig) -> Result<PgConnection, Error> {
         let est = match cfg.connect_timeout {
-            Some(t) => tokio::time::timeout(t, establish(cfg)).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("connecting timed out after {:.1}s", t.as_secs_f64()),
-                )
-            })??,
+            Some(t) => tokio::time::timeout(t, establish(cfg))
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("connecting timed out after {:.1}s", t.as_secs_f64()),
+                    )
+                })??,
             None => establish(cfg).await?,
         };
         let (tx, rx) = unbounded_channel();
@@ -204,7 +226,12 @@ impl PgConnection {
     }
 
     pub fn server_parameters(&self) -> Vec<(String, String)> {
-        self.shared.server_params.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.shared
+            .server_params
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Receives notices and notifications; replaces any previous hook.
@@ -213,14 +240,20 @@ impl PgConnection {
     }
 
     fn next_name(&self, prefix: &str) -> String {
-        format!("__ferrule_{prefix}{}", self.shared.seq.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "__ferrule_{prefix}{}",
+            self.shared.seq.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     fn submit(&self, cmd: Command) -> Result<(), Error> {
         if self.is_closed() {
             return Err(self.shared.closed_error());
         }
-        self.shared.tx.send(cmd).map_err(|_| self.shared.closed_error())
+        self.shared
+            .tx
+            .send(cmd)
+            .map_err(|_| self.shared.closed_error())
     }
 
     /// Sends one request and waits for its response, honouring the call's deadline and
@@ -232,9 +265,26 @@ impl PgConnection {
         discard_rows: bool,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
+        self.roundtrip_with(buf, discard_rows, None, ctl).await
+    }
+
+    async fn roundtrip_with(
+        &self,
+        buf: BytesMut,
+        discard_rows: bool,
+        sink: Option<RowSink>,
+        ctl: &CallCtl,
+    ) -> Result<Response, Error> {
         let state = Arc::new(ReqState::default());
         let (reply, mut rx) = oneshot::channel();
-        self.submit(Command::Request(Request { buf, state: state.clone(), reply, discard_rows }))?;
+        let request = Request {
+            buf,
+            state: state.clone(),
+            reply,
+            discard_rows,
+            sink,
+        };
+        self.submit(Command::Request(request))?;
         let deadline = async {
             match ctl.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -295,7 +345,8 @@ impl PgConnection {
         if let Some(stmt) = self.shared.cache.lock().get(sql) {
             return Ok(stmt);
         }
-        self.prepare_uncached(sql, ctl, self.shared.cache_enabled).await
+        self.prepare_uncached(sql, ctl, self.shared.cache_enabled)
+            .await
     }
 
     /// Parses `sql` on the server; `named` statements are cached and closed when dropped.
@@ -305,7 +356,11 @@ impl PgConnection {
         ctl: &CallCtl,
         named: bool,
     ) -> Result<Arc<Statement>, Error> {
-        let name = if named { self.next_name("s") } else { String::new() };
+        let name = if named {
+            self.next_name("s")
+        } else {
+            String::new()
+        };
         let mut buf = BytesMut::with_capacity(sql.len() + 64);
         frontend::parse(&name, sql, std::iter::empty(), &mut buf).map_err(interface)?;
         frontend::describe(b'S', &name, &mut buf).map_err(interface)?;
@@ -346,37 +401,50 @@ impl PgConnection {
         Ok(())
     }
 
-    /// Runs `sql` with bound `params` and returns every row.
+    /// Runs `sql` with bound `params` and returns its rows: all of them, or at most
+    /// `opts.max_rows`; with a sink, large results are handed over in batches as they arrive.
     pub async fn query(
         &self,
         sql: &str,
         params: &[Value],
+        opts: QueryOpts,
         ctl: &CallCtl,
     ) -> Result<QueryResult, Error> {
         let stmt = self.prepare(sql, ctl).await?;
-        match self.query_prepared(&stmt, params, ctl).await {
+        let mut opts = opts;
+        let make_sink = opts.sink.take();
+        let sink = make_sink.as_ref().map(|f| f(&stmt));
+        match self
+            .query_prepared(&stmt, params, opts.max_rows, sink, ctl)
+            .await
+        {
+            // Stale-statement errors come before any row, so no batch has been handed over.
             Err(e) if is_stale_statement(&e) && self.transaction_status() == b'I' => {
                 // The schema changed under a cached statement: parse again, once.
                 drop(self.shared.cache.lock().remove(sql));
                 let stmt = self.prepare(sql, ctl).await?;
-                self.query_prepared(&stmt, params, ctl).await
+                let sink = make_sink.as_ref().map(|f| f(&stmt));
+                self.query_prepared(&stmt, params, opts.max_rows, sink, ctl)
+                    .await
             }
             other => other,
         }
     }
 
-    /// Executes a prepared statement with bound `params`.
+    /// Executes a prepared statement with bound `params`; `max_rows` 0 means all rows.
     pub async fn query_prepared(
         &self,
         stmt: &Arc<Statement>,
         params: &[Value],
+        max_rows: i32,
+        sink: Option<RowSink>,
         ctl: &CallCtl,
     ) -> Result<QueryResult, Error> {
         check_arity(stmt, params.len())?;
         let mut buf = BytesMut::with_capacity(64 + stmt.sql.len());
-        self.bind_execute(stmt, params, "", 0, &mut buf)?;
+        self.bind_execute(stmt, params, "", max_rows, &mut buf)?;
         frontend::sync(&mut buf);
-        let resp = self.roundtrip(buf, false, ctl).await?;
+        let resp = self.roundtrip_with(buf, false, sink, ctl).await?;
         Ok(QueryResult {
             statement: stmt.clone(),
             rows: resp.rows,
@@ -409,7 +477,8 @@ impl PgConnection {
         let mut buf = BytesMut::with_capacity(64 + rows.len() * 32);
         for (i, row) in rows.iter().enumerate() {
             check_arity(&stmt, row.len()).map_err(|e| at_row(e, i))?;
-            self.bind_execute(&stmt, row, "", 0, &mut buf).map_err(|e| at_row(e, i))?;
+            self.bind_execute(&stmt, row, "", 0, &mut buf)
+                .map_err(|e| at_row(e, i))?;
         }
         frontend::sync(&mut buf);
         self.roundtrip(buf, true, ctl).await?;
@@ -500,7 +569,8 @@ impl PgConnection {
 
     /// Closes the connection at once; calls in flight fail.
     pub fn terminate(&self) {
-        self.shared.abort(Error::closed("the connection was terminated"));
+        self.shared
+            .abort(Error::closed("the connection was terminated"));
     }
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use crate::conn::{AsyncMessage, Shared};
 use crate::connect::{BoxStream, MAX_MESSAGE};
 use crate::errors;
-use crate::request::{Command, Pending, ReqState, Response};
+use crate::request::{Command, Pending, ReqState, Response, SINK_BATCH_BYTES, SINK_BATCH_ROWS};
 use crate::statement::Column;
 
 /// Writes commands in arrival order, batching whatever is queued into one write.
@@ -38,6 +38,8 @@ pub(crate) async fn writer_task(
                         reply: Some(req.reply),
                         discard_rows: req.discard_rows,
                         response: Response::default(),
+                        sink: req.sink,
+                        batch_bytes: 0,
                     });
                 }
                 Command::Discard(buf) => {
@@ -49,6 +51,8 @@ pub(crate) async fn writer_task(
                         reply: None,
                         discard_rows: true,
                         response: Response::default(),
+                        sink: None,
+                        batch_bytes: 0,
                     });
                 }
                 Command::Raw(buf) => out.extend_from_slice(&buf),
@@ -88,7 +92,10 @@ pub(crate) async fn reader_task(
     mut buf: BytesMut,
     mut pending_rx: UnboundedReceiver<Pending>,
 ) {
-    let mut reader = Reader { shared: shared.clone(), current: None };
+    let mut reader = Reader {
+        shared: shared.clone(),
+        current: None,
+    };
     let reason = loop {
         if let Err(e) = reader.drain(&mut buf, &mut pending_rx) {
             break e;
@@ -131,7 +138,10 @@ pub(crate) async fn reader_task(
 }
 
 fn is_fatal(e: &Error) -> bool {
-    matches!(e.field("severity_nonlocalized").or(e.field("severity")), Some("FATAL" | "PANIC"))
+    matches!(
+        e.field("severity_nonlocalized").or(e.field("severity")),
+        Some("FATAL" | "PANIC")
+    )
 }
 
 struct Reader {
@@ -149,7 +159,9 @@ impl Reader {
             if buf.len() >= 5 {
                 let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
                 if len > MAX_MESSAGE {
-                    return Err(Error::protocol(format!("backend message of {len} bytes refused")));
+                    return Err(Error::protocol(format!(
+                        "backend message of {len} bytes refused"
+                    )));
                 }
             }
             let msg = match Message::parse(buf) {
@@ -182,7 +194,11 @@ impl Reader {
                 let channel = body.channel().map_err(proto)?.to_owned();
                 let payload = body.message().map_err(proto)?.to_owned();
                 let process_id = body.process_id();
-                self.hook(AsyncMessage::Notification { process_id, channel, payload });
+                self.hook(AsyncMessage::Notification {
+                    process_id,
+                    channel,
+                    payload,
+                });
                 return Ok(());
             }
             Message::ParameterStatus(body) => {
@@ -213,7 +229,14 @@ impl Reader {
             Message::DataRow(row) => {
                 resp.row_count += 1;
                 if !p.discard_rows {
+                    p.batch_bytes += row.buffer().len();
                     resp.rows.push(row);
+                    if let Some(sink) = p.sink.as_mut() {
+                        if resp.rows.len() >= SINK_BATCH_ROWS || p.batch_bytes >= SINK_BATCH_BYTES {
+                            p.batch_bytes = 0;
+                            sink(std::mem::take(&mut resp.rows));
+                        }
+                    }
                 }
             }
             Message::RowDescription(body) => {
@@ -263,8 +286,12 @@ impl Reader {
             | Message::NoData
             | Message::EmptyQueryResponse => {}
             Message::ReadyForQuery(body) => {
-                self.shared.tx_status.store(body.status(), Ordering::Release);
-                let Some(done) = self.current.take() else { return Ok(()) };
+                self.shared
+                    .tx_status
+                    .store(body.status(), Ordering::Release);
+                let Some(done) = self.current.take() else {
+                    return Ok(());
+                };
                 self.complete(done);
             }
             _ => return Err(Error::protocol("unexpected message from the server")),
@@ -277,7 +304,10 @@ impl Reader {
         let next_to_cancel = {
             let mut inflight = self.shared.inflight.lock();
             inflight.pop_front();
-            inflight.front().filter(|s| s.want_cancel.load(Ordering::Acquire)).cloned()
+            inflight
+                .front()
+                .filter(|s| s.want_cancel.load(Ordering::Acquire))
+                .cloned()
         };
         if let Some(state) = next_to_cancel {
             self.shared.send_cancel(state);

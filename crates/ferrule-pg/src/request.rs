@@ -44,12 +44,22 @@ impl ReqState {
     }
 }
 
+/// Receives rows in batches while a large result is still arriving, so the caller can decode
+/// them while the server sends the rest. Rows not yet handed over stay in the `Response`.
+pub type RowSink = Box<dyn FnMut(Vec<DataRowBody>) + Send>;
+
+/// Rows gathered before a batch goes to the sink.
+pub const SINK_BATCH_ROWS: usize = 2048;
+/// Bytes gathered before a batch goes to the sink, whatever the row count.
+pub const SINK_BATCH_BYTES: usize = 256 * 1024;
+
 pub struct Request {
     pub buf: BytesMut,
     pub state: std::sync::Arc<ReqState>,
     pub reply: oneshot::Sender<Result<Response, Error>>,
     /// Rows are not kept (simple-query `execute`), only the command tags.
     pub discard_rows: bool,
+    pub sink: Option<RowSink>,
 }
 
 /// Everything the server answered to one request, up to its ReadyForQuery.
@@ -72,4 +82,7 @@ pub struct Pending {
     pub reply: Option<oneshot::Sender<Result<Response, Error>>>,
     pub discard_rows: bool,
     pub response: Response,
+    pub sink: Option<RowSink>,
+    /// Bytes of the rows gathered since the last batch went to the sink.
+    pub batch_bytes: usize,
 }

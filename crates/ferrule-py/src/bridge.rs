@@ -12,6 +12,7 @@ use ferrule_core::runtime::runtime;
 use ferrule_core::Error;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 use tokio_util::sync::CancellationToken;
 
 use crate::errors::to_pyerr;
@@ -23,8 +24,17 @@ pub trait Deliver: Send {
 
 type Outcome = Result<Box<dyn Deliver>, Error>;
 
+enum Item {
+    /// A batch of a result still arriving: its delivered list is appended to the call's
+    /// accumulator, so decoding overlaps the transfer of the rest.
+    Partial(Box<dyn Deliver>),
+    /// The call's end: its value (appended to the accumulator if there is one) or its error
+    /// (the accumulator is dropped: no partial result passes as success).
+    Final(Outcome),
+}
+
 pub struct CompletionQueue {
-    items: Mutex<Vec<(usize, Outcome)>>,
+    items: Mutex<Vec<(usize, Item)>>,
     wake: OwnedFd,
 }
 
@@ -43,11 +53,11 @@ impl CompletionQueue {
         })
     }
 
-    fn push(&self, id: usize, outcome: Outcome) {
+    fn push(&self, id: usize, item: Item) {
         let was_empty = {
             let mut items = self.items.lock();
             let empty = items.is_empty();
-            items.push((id, outcome));
+            items.push((id, item));
             empty
         };
         if was_empty {
@@ -61,7 +71,7 @@ impl CompletionQueue {
 
     /// Resets the eventfd, then takes everything queued. In that order: an outcome pushed
     /// after the reset either lands in this batch or writes the eventfd again.
-    fn take(&self) -> Vec<(usize, Outcome)> {
+    fn take(&self) -> Vec<(usize, Item)> {
         let mut counter: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64 from our own non-blocking eventfd.
         unsafe {
@@ -84,8 +94,23 @@ unsafe fn libc_eventfd() -> i32 {
     eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
 }
 
+/// Hands partial results of one call to the loop thread.
+#[derive(Clone)]
+pub struct Completer {
+    queue: Arc<CompletionQueue>,
+    id: usize,
+}
+
+impl Completer {
+    pub fn partial(&self, part: Box<dyn Deliver>) {
+        self.queue.push(self.id, Item::Partial(part));
+    }
+}
+
 struct Entry {
     future: Py<PyAny>,
+    /// Lists delivered by partial batches, in order.
+    acc: Option<Py<PyList>>,
     cancel: Option<CancellationToken>,
     /// Which backend's codes the error factory should read.
     backend: &'static str,
@@ -127,22 +152,33 @@ impl Bridge {
     fn drain(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let batch = slf.borrow().queue.take();
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut resolved = Vec::with_capacity(batch.len());
-        {
-            let mut this = slf.borrow_mut();
-            for (id, outcome) in batch {
-                if let Some(entry) = this.futures.remove(&id) {
-                    resolved.push((entry.future, entry.backend, outcome));
+        for (id, item) in batch {
+            match item {
+                Item::Partial(part) => {
+                    let target = {
+                        let mut this = slf.borrow_mut();
+                        this.futures.get_mut(&id).map(|e| {
+                            let acc = e.acc.get_or_insert_with(|| PyList::empty(py).unbind());
+                            (e.future.clone_ref(py), acc.clone_ref(py))
+                        })
+                    };
+                    if let Some((future, acc)) = target {
+                        let future = future.bind(py);
+                        if let Err(err) = append_partial(py, future, acc.bind(py), part) {
+                            err.write_unraisable(py, Some(future));
+                        }
+                    }
                 }
-            }
-        }
-        for (future, backend, outcome) in resolved {
-            let future = future.bind(py);
-            if let Err(err) = resolve(py, future, backend, outcome) {
-                err.write_unraisable(py, Some(future));
+                Item::Final(outcome) => {
+                    let entry = slf.borrow_mut().futures.remove(&id);
+                    if let Some(entry) = entry {
+                        let future = entry.future.bind(py);
+                        let acc = entry.acc.as_ref().map(|a| a.bind(py));
+                        if let Err(err) = resolve(py, future, acc, entry.backend, outcome) {
+                            err.write_unraisable(py, Some(future));
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -158,22 +194,52 @@ impl Bridge {
     }
 }
 
+fn is_done(py: Python<'_>, future: &Bound<'_, PyAny>) -> PyResult<bool> {
+    future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()
+}
+
+/// Decodes one partial batch into the accumulator; a decode error fails the call at once.
+fn append_partial(
+    py: Python<'_>,
+    future: &Bound<'_, PyAny>,
+    acc: &Bound<'_, PyList>,
+    part: Box<dyn Deliver>,
+) -> PyResult<()> {
+    // A cancelled caller's future is already done: its rows are not decoded.
+    if is_done(py, future)? {
+        return Ok(());
+    }
+    match part.deliver(py) {
+        Ok(list) => {
+            acc.call_method1(pyo3::intern!(py, "extend"), (list,))?;
+        }
+        Err(err) => {
+            future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))?;
+        }
+    }
+    Ok(())
+}
+
 /// Sets the result or exception of one future; a cancelled caller's future is already done
 /// and its result is dropped.
 fn resolve(
     py: Python<'_>,
     future: &Bound<'_, PyAny>,
+    acc: Option<&Bound<'_, PyList>>,
     backend: &str,
     outcome: Outcome,
 ) -> PyResult<()> {
-    if future
-        .call_method0(pyo3::intern!(py, "done"))?
-        .is_truthy()?
-    {
+    if is_done(py, future)? {
         return Ok(());
     }
     let result = match outcome {
-        Ok(value) => value.deliver(py),
+        Ok(value) => value.deliver(py).and_then(|obj| match acc {
+            Some(acc) => {
+                acc.call_method1(pyo3::intern!(py, "extend"), (obj,))?;
+                Ok(acc.clone().into_any().unbind())
+            }
+            None => Ok(obj),
+        }),
         Err(e) => Err(to_pyerr(py, &e, backend)),
     };
     match result {
@@ -197,23 +263,41 @@ impl Bridge {
         F: Future<Output = Result<T, Error>> + Send + 'static,
         T: Deliver + 'static,
     {
+        Self::submit_streaming(slf, backend, cancel, |_| job)
+    }
+
+    /// Like `submit`, for jobs that hand over partial results through the `Completer`.
+    pub fn submit_streaming<'py, B, F, T>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        cancel: Option<CancellationToken>,
+        build: B,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        B: FnOnce(Completer) -> F,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+        T: Deliver + 'static,
+    {
         let py = slf.py();
         let mut this = slf.borrow_mut();
         let future = this.create_future.bind(py).call0()?;
         let id = future.as_ptr() as usize;
-        this.futures.insert(
-            id,
-            Entry {
-                future: future.clone().unbind(),
-                cancel,
-                backend,
-            },
-        );
+        let entry = Entry {
+            future: future.clone().unbind(),
+            acc: None,
+            cancel,
+            backend,
+        };
+        this.futures.insert(id, entry);
         let queue = this.queue.clone();
         drop(this);
+        let job = build(Completer {
+            queue: queue.clone(),
+            id,
+        });
         runtime().spawn(async move {
             let outcome = job.await.map(|v| Box::new(v) as Box<dyn Deliver>);
-            queue.push(id, outcome);
+            queue.push(id, Item::Final(outcome));
         });
         Ok(future)
     }

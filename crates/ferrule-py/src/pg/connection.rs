@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::{Error, Value};
-use ferrule_pg::{CallCtl, PgConnection, Statement};
+use ferrule_pg::{CallCtl, PgConnection, QueryOpts, QueryResult, RowSink, Statement};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{from_dict, seconds};
 use super::results::{Rows, Shape};
-use crate::bridge::{Bridge, Deliver, Text, Unit};
+use crate::bridge::{Bridge, Completer, Deliver, Text, Unit};
 use crate::convert::to_values;
 
 const BACKEND: &str = "postgresql";
@@ -93,6 +93,36 @@ pub fn pg_connect<'py>(
     })
 }
 
+/// Full results stream to the loop thread in batches; single-row shapes fetch one row.
+fn query_opts(shape: Shape, completer: Completer) -> QueryOpts {
+    match shape {
+        Shape::All => QueryOpts {
+            max_rows: 0,
+            sink: Some(Box::new(move |stmt: &Arc<Statement>| {
+                let completer = completer.clone();
+                let stmt = stmt.clone();
+                Box::new(move |rows| {
+                    let result = QueryResult {
+                        statement: stmt.clone(),
+                        rows,
+                        status: String::new(),
+                        suspended: true,
+                    };
+                    completer.partial(Box::new(Rows {
+                        result,
+                        shape: Shape::All,
+                    }));
+                }) as RowSink
+            })),
+        },
+        Shape::Row | Shape::Value(_) => QueryOpts {
+            max_rows: 1,
+            sink: None,
+        },
+        Shape::Status | Shape::Batch => QueryOpts::default(),
+    }
+}
+
 fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
     let token = CancellationToken::new();
     Ok((
@@ -133,10 +163,18 @@ impl PgConn {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let shape = Shape::from_code(shape, column);
-        self.submit(py, Some(token), async move {
-            let result = conn.query(&sql, &values, &ctl).await?;
-            Ok(Rows { result, shape })
-        })
+        Bridge::submit_streaming(
+            self.bridge.bind(py),
+            BACKEND,
+            Some(token),
+            move |completer| {
+                let opts = query_opts(shape, completer);
+                async move {
+                    let result = conn.query(&sql, &values, opts, &ctl).await?;
+                    Ok(Rows { result, shape })
+                }
+            },
+        )
     }
 
     /// Runs a prepared statement; same shapes as `query`.
@@ -155,10 +193,21 @@ impl PgConn {
         let conn = self.conn.clone();
         let stmt = stmt.stmt.clone();
         let shape = Shape::from_code(shape, column);
-        self.submit(py, Some(token), async move {
-            let result = conn.query_prepared(&stmt, &values, &ctl).await?;
-            Ok(Rows { result, shape })
-        })
+        Bridge::submit_streaming(
+            self.bridge.bind(py),
+            BACKEND,
+            Some(token),
+            move |completer| {
+                let opts = query_opts(shape, completer);
+                async move {
+                    let sink = opts.sink.as_ref().map(|f| f(&stmt));
+                    let result = conn
+                        .query_prepared(&stmt, &values, opts.max_rows, sink, &ctl)
+                        .await?;
+                    Ok(Rows { result, shape })
+                }
+            },
+        )
     }
 
     /// Runs one or more statements with the simple protocol; resolves to the last status.
