@@ -18,10 +18,11 @@ build: deps ## build the native module (release, LTO) into the virtualenv
 	@$(VENV)/bin/maturin develop --release --quiet 2>&1 | grep -vE '^(📦|🔗|🐍|💻|📖|🛠)' || true
 	@$(PY) -c "import ferrule._ferrule" || { echo "build failed"; exit 1; }
 
-lint: deps ## ruff, mypy (with the stubs), rustfmt, clippy -D warnings
+lint: build ## ruff, mypy (with the stubs), rustfmt, clippy -D warnings
 	$(VENV)/bin/ruff check python tests bench tools
 	$(VENV)/bin/ruff format --check python tests bench tools
 	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest ferrule._ferrule
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
