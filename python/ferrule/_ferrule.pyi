@@ -10,9 +10,9 @@ __all__ = [
     "PgStmt",
     "Record",
     "RecordDescription",
+    "__version__",
     "pg_connect",
     "set_error_factory",
-    "__version__",
 ]
 
 __version__: str
