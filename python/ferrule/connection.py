@@ -7,10 +7,11 @@ concurrently on one connection are pipelined, never refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
+from ferrule._codecs import encode_with
 from ferrule.cursor import CursorFactory
 from ferrule.exceptions import ConnectionClosedError, InterfaceError
 from ferrule.prepared_stmt import PreparedStatement
@@ -36,7 +37,15 @@ class Connection:
     The methods here are shared by every backend; each backend's subclass adds its own.
     """
 
-    __slots__ = ("__weakref__", "_bridge", "_command_timeout", "_impl", "_settings", "_tx_depth")
+    __slots__ = (
+        "__weakref__",
+        "_bridge",
+        "_command_timeout",
+        "_encoders",
+        "_impl",
+        "_settings",
+        "_tx_depth",
+    )
 
     def __init__(
         self, impl: PgConn, bridge: Bridge, settings: dict[str, Any], command_timeout: float | None
@@ -46,6 +55,9 @@ class Connection:
         self._settings = settings
         self._command_timeout = command_timeout
         self._tx_depth = 0
+        # User encoders by parameter type OID; when any is set, arguments are matched to the
+        # statement's parameter types before they are bound (one extra native call).
+        self._encoders: dict[int, Callable[[Any], Any]] = {}
 
     def _timeout(self, timeout: float | None) -> float | None:
         if timeout is None:
@@ -54,18 +66,26 @@ class Connection:
             raise ValueError(f"timeout must be >= 0, not {timeout}")
         return timeout
 
+    async def _encode_args(self, query: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        stmt = await _bridge.wait(self._bridge, self._impl.prepare(query, self._command_timeout))
+        return encode_with(self._encoders, stmt.param_oids, args)
+
     def _check_open(self) -> None:
         if self._impl.is_closed():
             raise ConnectionClosedError("the connection is closed")
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
         """Run ``query`` with ``args`` bound to ``$1, $2, ...`` and return every row."""
+        if self._encoders:
+            args = await self._encode_args(query, args)
         fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
         result: list[Record] = await _bridge.wait(self._bridge, fut)
         return result
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
         """Run ``query`` and return its first row, or None when there is none."""
+        if self._encoders:
+            args = await self._encode_args(query, args)
         fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
         result: Record | None = await _bridge.wait(self._bridge, fut)
         return result
@@ -76,6 +96,8 @@ class Connection:
         """Run ``query`` and return ``column`` of its first row (None when there is no row)."""
         if column < 0:
             raise ValueError("column must be >= 0")
+        if self._encoders:
+            args = await self._encode_args(query, args)
         fut = self._impl.query(query, args, VALUE, column, self._timeout(timeout))
         return await _bridge.wait(self._bridge, fut)
 
@@ -87,6 +109,8 @@ class Connection:
         """
         t = self._timeout(timeout)
         if args:
+            if self._encoders:
+                args = await self._encode_args(query, args)
             fut = self._impl.query(query, args, STATUS, 0, t)
         else:
             fut = self._impl.execute_script(query, t)
@@ -100,6 +124,11 @@ class Connection:
 
         All rows succeed or none is applied (one implicit transaction).
         """
+        if self._encoders:
+            stmt = await _bridge.wait(
+                self._bridge, self._impl.prepare(command, self._timeout(timeout))
+            )
+            args = [encode_with(self._encoders, stmt.param_oids, row) for row in args]
         fut = self._impl.executemany(command, args, self._timeout(timeout))
         await _bridge.wait(self._bridge, fut)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ferrule import _bridge, _pgdsn
 from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
+from ferrule.exceptions import InterfaceError
 
 
 class PgConnection(Connection):
@@ -37,6 +38,46 @@ class PgConnection(Connection):
     def clear_statement_cache(self) -> None:
         """Forget every cached prepared statement (they are closed on the server)."""
         self._impl.clear_statement_cache()
+
+    async def set_type_codec(
+        self,
+        typename: str,
+        *,
+        schema: str | None = None,
+        encoder: Callable[[Any], Any] | None = None,
+        decoder: Callable[[str], Any] | None = None,
+        format: str = "text",
+    ) -> None:
+        """Register a codec for a type (an extension type, an enum, or a built-in one).
+
+        ``decoder`` receives the value's text form (``format="text"``, the only format user
+        codecs use) and returns the Python value; ``encoder`` receives the Python value and
+        returns its text form (a ``str``), sent in text format for parameters of that type.
+        ``typename`` is resolved through the search path unless ``schema`` is given. Cached
+        statements are dropped so the codec applies at once.
+        """
+        if format != "text":
+            raise InterfaceError("user codecs exchange values in text format only")
+        if schema is None:
+            oid = await self.fetchval("SELECT to_regtype($1)::oid", typename)
+        else:
+            oid = await self.fetchval(
+                "SELECT t.oid FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n"
+                " ON n.oid = t.typnamespace WHERE t.typname = $1 AND n.nspname = $2",
+                typename,
+                schema,
+            )
+        if oid is None:
+            raise InterfaceError(f"unknown type {typename!r}")
+        self._impl.set_type_decoder(oid, decoder)
+        if encoder is None:
+            self._encoders.pop(oid, None)
+        else:
+            self._encoders[oid] = encoder
+
+    async def reset_type_codec(self, typename: str, *, schema: str | None = None) -> None:
+        """Restore ferrule's own handling of a type."""
+        await self.set_type_codec(typename, schema=schema)
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
+from ferrule._codecs import encode_with
 from ferrule.cursor import CursorFactory
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class PreparedStatement:
         self, args: Sequence[Any], shape: int, column: int, timeout: float | None
     ) -> Any:
         conn = self._conn
+        if conn._encoders:
+            args = encode_with(conn._encoders, self._stmt.param_oids, args)
         fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
         return await _bridge.wait(conn._bridge, fut)
 

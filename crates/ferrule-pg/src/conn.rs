@@ -84,6 +84,9 @@ pub(crate) struct Shared {
     pub server_params: Mutex<HashMap<String, String>>,
     pub cache: Mutex<StatementCache>,
     pub cache_enabled: bool,
+    /// Types read in text format although ferrule has a binary codec for them (the user
+    /// registered a codec of their own).
+    pub text_oids: Mutex<Vec<u32>>,
     seq: AtomicU64,
     pub cancel_target: CancelTarget,
     pub cancel_timeout: Duration,
@@ -187,6 +190,7 @@ impl PgConnection {
             server_params: Mutex::new(est.server_params.into_iter().collect()),
             cache_enabled: cache.enabled(),
             cache: Mutex::new(cache),
+            text_oids: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
             cancel_target: CancelTarget {
                 endpoint: est.endpoint,
@@ -367,14 +371,21 @@ impl PgConnection {
         frontend::sync(&mut buf);
         let resp = self.roundtrip(buf, false, ctl).await?;
         let mut columns = resp.columns.unwrap_or_default();
+        let text_oids = self.shared.text_oids.lock().clone();
         for c in &mut columns {
-            c.format = i16::from(types::is_binary(c.type_oid));
+            c.format = i16::from(types::is_binary(c.type_oid) && !text_oids.contains(&c.type_oid));
         }
         let closer = named.then(|| self.shared.tx.clone());
+        let params = resp.params.unwrap_or_default();
+        let param_formats = params
+            .iter()
+            .map(|o| i16::from(types::is_binary(*o) && !text_oids.contains(o)))
+            .collect();
         let stmt = Arc::new(Statement::new(
             name,
             sql.to_owned(),
-            resp.params.unwrap_or_default(),
+            params,
+            param_formats,
             columns,
             closer,
         ));
@@ -541,6 +552,19 @@ impl PgConnection {
             frontend::sync(&mut buf);
             let _ = self.submit(Command::Discard(buf));
         }
+    }
+
+    /// Reads values of `oid` in text format from now on (`binary` false) or in ferrule's
+    /// binary format again; cached statements are dropped so the change applies at once.
+    pub fn set_text_format(&self, oid: u32, text: bool) {
+        {
+            let mut oids = self.shared.text_oids.lock();
+            oids.retain(|o| *o != oid);
+            if text {
+                oids.push(oid);
+            }
+        }
+        self.clear_statement_cache();
     }
 
     /// Drops every cached statement (closing them on the server).

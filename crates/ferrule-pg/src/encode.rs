@@ -28,10 +28,12 @@ pub fn encode_bind(
         portal,
         &stmt.name,
         formats,
-        params.iter().zip(stmt.params.iter()),
-        |(value, &oid), out| {
+        params
+            .iter()
+            .zip(stmt.params.iter().zip(stmt.param_formats.iter())),
+        |(value, (&oid, &format)), out| {
             index += 1;
-            encode_param(value, oid, out)
+            encode_param(value, oid, format == 1, out)
         },
         result_formats,
         buf,
@@ -50,11 +52,16 @@ pub fn encode_bind(
     })
 }
 
-fn encode_param(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+fn encode_param(
+    value: &Value,
+    oid: Oid,
+    binary: bool,
+    out: &mut BytesMut,
+) -> Result<IsNull, BoxError> {
     if matches!(value, Value::Null) {
         return Ok(IsNull::Yes);
     }
-    if types::is_binary(oid) {
+    if binary {
         encode_binary(value, oid, out)?;
     } else {
         encode_text(value, out)?;

@@ -29,6 +29,9 @@ pub struct Statement {
     pub name: String,
     pub sql: String,
     pub params: Vec<Oid>,
+    /// 1 = binary, 0 = text, per parameter (text for types without a ferrule codec, or
+    /// with a user codec).
+    pub param_formats: Vec<i16>,
     pub columns: Arc<[Column]>,
     /// A slot for the binding layer to cache its per-statement data (e.g. the Python-side
     /// record description), built once per statement instead of once per query.
@@ -52,6 +55,7 @@ impl Statement {
         name: String,
         sql: String,
         params: Vec<Oid>,
+        param_formats: Vec<i16>,
         columns: Vec<Column>,
         closer: Option<UnboundedSender<Command>>,
     ) -> Statement {
@@ -59,6 +63,7 @@ impl Statement {
             name,
             sql,
             params,
+            param_formats,
             columns: columns.into(),
             binding_cache: OnceLock::new(),
             closer,

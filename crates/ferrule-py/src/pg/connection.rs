@@ -2,17 +2,19 @@
 //! converts its arguments under the GIL, submits one job to the runtime and returns an
 //! asyncio future resolved by the bridge.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::{Error, Value};
 use ferrule_pg::{CallCtl, PgConnection, QueryOpts, QueryResult, RowSink, Statement};
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{from_dict, seconds};
-use super::results::{Rows, Shape};
+use super::results::{Codecs, Rows, Shape};
 use crate::bridge::{Bridge, Completer, Deliver, Text, Unit};
 use crate::convert::to_values;
 
@@ -22,6 +24,8 @@ const BACKEND: &str = "postgresql";
 pub struct PgConn {
     conn: PgConnection,
     bridge: Py<Bridge>,
+    /// Replaced, never mutated, so a query takes a snapshot with one Arc clone.
+    codecs: Mutex<Codecs>,
 }
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
@@ -36,14 +40,12 @@ struct Connected {
 
 impl Deliver for Connected {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(Py::new(
-            py,
-            PgConn {
-                conn: self.conn,
-                bridge: self.bridge,
-            },
-        )?
-        .into_any())
+        let conn = PgConn {
+            conn: self.conn,
+            bridge: self.bridge,
+            codecs: Mutex::default(),
+        };
+        Ok(Py::new(py, conn)?.into_any())
     }
 }
 
@@ -94,13 +96,14 @@ pub fn pg_connect<'py>(
 }
 
 /// Full results stream to the loop thread in batches; single-row shapes fetch one row.
-fn query_opts(shape: Shape, completer: Completer) -> QueryOpts {
+fn query_opts(shape: Shape, completer: Completer, codecs: Option<Codecs>) -> QueryOpts {
     match shape {
         Shape::All => QueryOpts {
             max_rows: 0,
             sink: Some(Box::new(move |stmt: &Arc<Statement>| {
                 let completer = completer.clone();
                 let stmt = stmt.clone();
+                let codecs = codecs.clone();
                 Box::new(move |rows| {
                     let result = QueryResult {
                         statement: stmt.clone(),
@@ -111,6 +114,7 @@ fn query_opts(shape: Shape, completer: Completer) -> QueryOpts {
                     completer.partial(Box::new(Rows {
                         result,
                         shape: Shape::All,
+                        codecs: codecs.clone(),
                     }));
                 }) as RowSink
             })),
@@ -132,6 +136,11 @@ fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
 }
 
 impl PgConn {
+    fn codecs(&self) -> Option<Codecs> {
+        let codecs = self.codecs.lock();
+        (!codecs.is_empty()).then(|| codecs.clone())
+    }
+
     fn submit<'py, F, T>(
         &self,
         py: Python<'py>,
@@ -163,15 +172,20 @@ impl PgConn {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let shape = Shape::from_code(shape, column);
+        let codecs = self.codecs();
         Bridge::submit_streaming(
             self.bridge.bind(py),
             BACKEND,
             Some(token),
             move |completer| {
-                let opts = query_opts(shape, completer);
+                let opts = query_opts(shape, completer, codecs.clone());
                 async move {
                     let result = conn.query(&sql, &values, opts, &ctl).await?;
-                    Ok(Rows { result, shape })
+                    Ok(Rows {
+                        result,
+                        shape,
+                        codecs,
+                    })
                 }
             },
         )
@@ -193,18 +207,23 @@ impl PgConn {
         let conn = self.conn.clone();
         let stmt = stmt.stmt.clone();
         let shape = Shape::from_code(shape, column);
+        let codecs = self.codecs();
         Bridge::submit_streaming(
             self.bridge.bind(py),
             BACKEND,
             Some(token),
             move |completer| {
-                let opts = query_opts(shape, completer);
+                let opts = query_opts(shape, completer, codecs.clone());
                 async move {
                     let sink = opts.sink.as_ref().map(|f| f(&stmt));
                     let result = conn
                         .query_prepared(&stmt, &values, opts.max_rows, sink, &ctl)
                         .await?;
-                    Ok(Rows { result, shape })
+                    Ok(Rows {
+                        result,
+                        shape,
+                        codecs,
+                    })
                 }
             },
         )
@@ -278,15 +297,15 @@ impl PgConn {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let stmt = stmt.stmt.clone();
+        let codecs = self.codecs();
         self.submit(py, Some(token), async move {
             let (portal, result) = conn.portal_open(&stmt, &values, prefetch, &ctl).await?;
-            Ok(Opened {
-                portal,
-                rows: Rows {
-                    result,
-                    shape: Shape::Batch,
-                },
-            })
+            let rows = Rows {
+                result,
+                shape: Shape::Batch,
+                codecs,
+            };
+            Ok(Opened { portal, rows })
         })
     }
 
@@ -303,11 +322,13 @@ impl PgConn {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let stmt = stmt.stmt.clone();
+        let codecs = self.codecs();
         self.submit(py, Some(token), async move {
             let result = conn.portal_fetch(&stmt, &portal, count, &ctl).await?;
             Ok(Rows {
                 result,
                 shape: Shape::Batch,
+                codecs,
             })
         })
     }
@@ -358,6 +379,23 @@ impl PgConn {
 
     fn clear_statement_cache(&self) {
         self.conn.clear_statement_cache();
+    }
+
+    /// Decodes type `oid` with `decoder` (called with the value's text form), or restores
+    /// ferrule's own decoding when `decoder` is None.
+    #[pyo3(signature = (oid, decoder=None))]
+    fn set_type_decoder(&self, py: Python<'_>, oid: u32, decoder: Option<Py<PyAny>>) {
+        let mut codecs = self.codecs.lock();
+        let mut map: HashMap<u32, Py<PyAny>> =
+            codecs.iter().map(|(k, v)| (*k, v.clone_ref(py))).collect();
+        let text = decoder.is_some();
+        match decoder {
+            Some(d) => map.insert(oid, d),
+            None => map.remove(&oid),
+        };
+        *codecs = Arc::new(map);
+        drop(codecs);
+        self.conn.set_text_format(oid, text);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Query results delivered to Python: records built from wire rows on the loop thread.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use ferrule_pg::{QueryResult, Statement};
@@ -39,9 +40,13 @@ impl Shape {
     }
 }
 
+/// User-registered decoders by type OID; they receive the value's text form.
+pub type Codecs = Arc<HashMap<u32, Py<PyAny>>>;
+
 pub struct Rows {
     pub result: QueryResult,
     pub shape: Shape,
+    pub codecs: Option<Codecs>,
 }
 
 /// The record description of a statement, built once and kept with the statement.
@@ -62,6 +67,7 @@ fn decode_row(
     py: Python<'_>,
     stmt: &Statement,
     row: &ferrule_pg::DataRowBody,
+    codecs: Option<&Codecs>,
 ) -> PyResult<Vec<Py<PyAny>>> {
     let buf = row.buffer();
     let mut out = Vec::with_capacity(stmt.columns.len());
@@ -80,7 +86,13 @@ fn decode_row(
         let Some(cell) = buf.get(pos..end) else {
             return Err(malformed());
         };
-        let value = decode::decode(py, col.type_oid, col.format, cell).map_err(|e| {
+        let custom = codecs.and_then(|c| c.get(&col.type_oid));
+        let decoded = match custom {
+            Some(decoder) => decode::decode(py, col.type_oid, col.format, cell)
+                .and_then(|raw| decoder.bind(py).call1((raw,)).map(Bound::unbind)),
+            None => decode::decode(py, col.type_oid, col.format, cell),
+        };
+        let value = decoded.map_err(|e| {
             let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
             pyo3::exceptions::PyValueError::new_err(format!("column {:?}: {msg}", col.name))
         })?;
@@ -97,12 +109,20 @@ fn malformed() -> PyErr {
     pyo3::exceptions::PyValueError::new_err("malformed data row from the server")
 }
 
-fn records<'py>(py: Python<'py>, result: &QueryResult) -> PyResult<Bound<'py, PyList>> {
+fn records<'py>(
+    py: Python<'py>,
+    result: &QueryResult,
+    codecs: Option<&Codecs>,
+) -> PyResult<Bound<'py, PyList>> {
     let stmt = &result.statement;
     let desc = record_desc(py, stmt)?;
     let mut recs = Vec::with_capacity(result.rows.len());
     for row in &result.rows {
-        recs.push(Record::create(py, &desc, decode_row(py, stmt, row)?)?);
+        recs.push(Record::create(
+            py,
+            &desc,
+            decode_row(py, stmt, row, codecs)?,
+        )?);
     }
     PyList::new(py, recs)
 }
@@ -110,12 +130,13 @@ fn records<'py>(py: Python<'py>, result: &QueryResult) -> PyResult<Bound<'py, Py
 impl Deliver for Rows {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let result = &self.result;
+        let codecs = self.codecs.as_ref();
         match self.shape {
-            Shape::All => Ok(records(py, result)?.into_any().unbind()),
+            Shape::All => Ok(records(py, result, codecs)?.into_any().unbind()),
             Shape::Row => match result.rows.first() {
                 Some(row) => {
                     let desc = record_desc(py, &result.statement)?;
-                    Record::create(py, &desc, decode_row(py, &result.statement, row)?)
+                    Record::create(py, &desc, decode_row(py, &result.statement, row, codecs)?)
                 }
                 None => Ok(py.None()),
             },
@@ -128,7 +149,7 @@ impl Deliver for Rows {
                 }
                 match result.rows.first() {
                     Some(row) => {
-                        let mut values = decode_row(py, &result.statement, row)?;
+                        let mut values = decode_row(py, &result.statement, row, codecs)?;
                         Ok(values.swap_remove(col))
                     }
                     None => Ok(py.None()),
@@ -136,7 +157,7 @@ impl Deliver for Rows {
             }
             Shape::Status => Ok(PyString::new(py, &result.status).into_any().unbind()),
             Shape::Batch => {
-                let recs = records(py, result)?;
+                let recs = records(py, result, codecs)?;
                 PyTuple::new(
                     py,
                     [recs.into_any(), result.suspended.into_bound_py_any(py)?],
