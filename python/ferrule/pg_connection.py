@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from typing import Any
 
-from ferrule import _bridge, _pgdsn
+from ferrule import _bridge, _pgcopy, _pgdsn
 from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
 from ferrule.exceptions import InterfaceError
@@ -14,7 +16,153 @@ from ferrule.exceptions import InterfaceError
 class PgConnection(Connection):
     """A PostgreSQL connection."""
 
-    __slots__ = ()
+    __slots__ = ("_listeners", "_log_listeners", "_termination_listeners")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._listeners: dict[str, list[Callable[..., Any]]] | None = None
+        self._log_listeners: list[Callable[..., Any]] = []
+        self._termination_listeners: list[Callable[..., Any]] = []
+
+    # COPY ------------------------------------------------------------------------------------
+
+    async def copy_records_to_table(
+        self,
+        table_name: str,
+        *,
+        records: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],
+        columns: Sequence[str] | None = None,
+        schema_name: str | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Copy ``records`` (tuples, from any iterable or async iterable) into a table with
+        binary COPY; returns the status (``"COPY 1000"``). Records stream in batches, so
+        memory stays bounded for any number; an error aborts the whole COPY."""
+        return await _pgcopy.copy_records_to_table(
+            self, table_name, records, columns, schema_name, self._timeout(timeout)
+        )
+
+    async def copy_to_table(
+        self,
+        table_name: str,
+        *,
+        source: _pgcopy.Source,
+        columns: Sequence[str] | None = None,
+        schema_name: str | None = None,
+        format: str | None = None,
+        header: bool | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Copy data in COPY format (``text``, ``csv`` or ``binary``) from a path, bytes, a
+        binary file, or an (async) iterable of bytes into a table; returns the status."""
+        return await _pgcopy.copy_to_table(
+            self, table_name, source, columns, schema_name, format, header, self._timeout(timeout)
+        )
+
+    async def copy_from_table(
+        self,
+        table_name: str,
+        *,
+        output: _pgcopy.Output,
+        columns: Sequence[str] | None = None,
+        schema_name: str | None = None,
+        format: str | None = None,
+        header: bool | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Copy a table out to a path, a binary file, or an async callable taking bytes."""
+        cols = " (" + ", ".join(_pgcopy.quote_ident(c) for c in columns) + ")" if columns else ""
+        target = _pgcopy.table_ref(table_name, schema_name)
+        sql = f"COPY {target}{cols} TO STDOUT{_pgcopy.copy_options(format, header)}"
+        return await _pgcopy.copy_out(self, sql, (), output, self._timeout(timeout))
+
+    async def copy_from_query(
+        self,
+        query: str,
+        *args: Any,
+        output: _pgcopy.Output,
+        format: str | None = None,
+        header: bool | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Copy the result of ``query`` out like :meth:`copy_from_table`.
+
+        PostgreSQL takes no parameters in a COPY statement, and ferrule never pastes values
+        into SQL text: with ``args`` this raises :class:`InterfaceError`. Filter through a
+        temporary table, a view or a function instead."""
+        if args:
+            raise InterfaceError(
+                "COPY takes no bound parameters and ferrule never pastes values into SQL; "
+                "select into a temporary table first, then copy that"
+            )
+        sql = f"COPY ({query}) TO STDOUT{_pgcopy.copy_options(format, header)}"
+        return await _pgcopy.copy_out(self, sql, args, output, self._timeout(timeout))
+
+    # LISTEN / NOTIFY, notices, termination ---------------------------------------------------
+
+    def _events(self) -> dict[str, list[Callable[..., Any]]]:
+        if self._listeners is None:
+            self._listeners = {}
+            self._impl.set_event_callback(self._on_event)
+        return self._listeners
+
+    def _on_event(self, kind: str, a: Any, b: Any, c: Any) -> None:
+        # Called by the bridge on the loop thread; user callbacks run in their own turn.
+        loop = asyncio.get_running_loop()
+        if kind == "notification":
+            for cb in list((self._listeners or {}).get(b, ())):
+                loop.call_soon(_call, cb, self, a, b, c)
+        elif kind == "notice":
+            for cb in list(self._log_listeners):
+                loop.call_soon(_call, cb, self, a)
+        elif kind == "terminated":
+            for cb in list(self._termination_listeners):
+                loop.call_soon(_call, cb, self)
+
+    async def add_listener(self, channel: str, callback: Callable[..., Any]) -> None:
+        """``LISTEN`` on ``channel``; ``callback(connection, pid, channel, payload)`` runs for
+        each notification (a coroutine function is scheduled as a task)."""
+        listeners = self._events()
+        if channel not in listeners:
+            await self.execute(f"LISTEN {_pgcopy.quote_ident(channel)}")
+            listeners[channel] = []
+        listeners[channel].append(callback)
+
+    async def remove_listener(self, channel: str, callback: Callable[..., Any]) -> None:
+        """Remove a callback; the last one for a channel sends ``UNLISTEN``."""
+        listeners = self._events()
+        callbacks = listeners.get(channel)
+        if not callbacks or callback not in callbacks:
+            return
+        callbacks.remove(callback)
+        if not callbacks:
+            del listeners[channel]
+            if not self.is_closed():
+                await self.execute(f"UNLISTEN {_pgcopy.quote_ident(channel)}")
+
+    def notifications(self, channel: str, *, maxsize: int = 0) -> Notifications:
+        """An async iterator of ``(pid, channel, payload)`` for ``channel``:
+        ``async with conn.notifications("jobs") as it: async for n in it: ...``."""
+        return Notifications(self, channel, maxsize)
+
+    def add_log_listener(self, callback: Callable[..., Any]) -> None:
+        """``callback(connection, message)`` for each notice or warning the server sends
+        (``message`` is a ferrule exception instance carrying the server's fields)."""
+        self._events()
+        self._log_listeners.append(callback)
+
+    def remove_log_listener(self, callback: Callable[..., Any]) -> None:
+        if callback in self._log_listeners:
+            self._log_listeners.remove(callback)
+
+    def add_termination_listener(self, callback: Callable[..., Any]) -> None:
+        """``callback(connection)`` once the connection has ended, however it ended."""
+        self._events()
+        self._termination_listeners.append(callback)
+
+    def remove_termination_listener(self, callback: Callable[..., Any]) -> None:
+        if callback in self._termination_listeners:
+            self._termination_listeners.remove(callback)
 
     def get_server_pid(self) -> int:
         """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""
@@ -82,6 +230,43 @@ class PgConnection(Connection):
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
         return f"<ferrule.PgConnection pid={self.get_server_pid()} {state}>"
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def _call(cb: Callable[..., Any], *args: Any) -> None:
+    result = cb(*args)
+    if asyncio.iscoroutine(result):
+        task = asyncio.ensure_future(result)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+class Notifications:
+    """Notifications of one channel as an async iterator; LISTEN while it is open."""
+
+    def __init__(self, conn: PgConnection, channel: str, maxsize: int) -> None:
+        self._conn = conn
+        self._channel = channel
+        self._queue: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue(maxsize)
+
+    def _put(self, _conn: PgConnection, pid: int, channel: str, payload: str) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait((pid, channel, payload))
+
+    async def __aenter__(self) -> Notifications:
+        await self._conn.add_listener(self._channel, self._put)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._conn.remove_listener(self._channel, self._put)
+
+    def __aiter__(self) -> Notifications:
+        return self
+
+    async def __anext__(self) -> tuple[int, str, str]:
+        return await self._queue.get()
 
 
 async def connect(

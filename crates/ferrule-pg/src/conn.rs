@@ -20,7 +20,7 @@ use crate::config::PgConfig;
 use crate::connect::{establish, BoxStream};
 use crate::encode::encode_bind;
 use crate::io::{reader_task, writer_task};
-use crate::request::{Command, ReqState, Request, Response, RowSink};
+use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
 use crate::statement::{Column, Statement, StatementCache};
 use crate::types;
 
@@ -69,6 +69,8 @@ pub enum AsyncMessage {
         channel: String,
         payload: String,
     },
+    /// The connection ended (the reason is the error calls would get).
+    Terminated(Error),
 }
 
 pub type AsyncHook = Box<dyn Fn(AsyncMessage) + Send + Sync>;
@@ -280,15 +282,26 @@ impl PgConnection {
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
         let state = Arc::new(ReqState::default());
-        let (reply, mut rx) = oneshot::channel();
+        let (reply, rx) = oneshot::channel();
         let request = Request {
             buf,
             state: state.clone(),
             reply,
             discard_rows,
             sink,
+            copy: CopyMode::Refuse,
         };
         self.submit(Command::Request(request))?;
+        self.await_reply(state, rx, ctl).await
+    }
+
+    /// Waits for the reply of a request already sent, honouring deadline and cancellation.
+    async fn await_reply(
+        &self,
+        state: Arc<ReqState>,
+        mut rx: oneshot::Receiver<Result<Response, Error>>,
+        ctl: &CallCtl,
+    ) -> Result<Response, Error> {
         let deadline = async {
             match ctl.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -595,6 +608,156 @@ impl PgConnection {
     pub fn terminate(&self) {
         self.shared
             .abort(Error::closed("the connection was terminated"));
+    }
+}
+
+/// The caller's end of a running `COPY ... FROM STDIN`.
+pub struct CopyIn {
+    data: tokio::sync::mpsc::Sender<CopyChunk>,
+    done: Option<oneshot::Receiver<Result<Response, Error>>>,
+    state: Arc<ReqState>,
+    conn: PgConnection,
+}
+
+impl CopyIn {
+    /// Sends a chunk of COPY data; waits while the connection has no room (backpressure).
+    pub async fn send(&self, data: bytes::Bytes) -> Result<(), Error> {
+        if self.state.done.load(Ordering::Acquire) {
+            return Err(Error::interface("the COPY has already ended"));
+        }
+        self.data
+            .send(CopyChunk::Data(data))
+            .await
+            .map_err(|_| self.conn.shared.closed_error())
+    }
+
+    /// Ends the data and returns the command status (`COPY 1000`), or the server's error.
+    pub async fn finish(&mut self, ctl: &CallCtl) -> Result<String, Error> {
+        let _ = self.data.send(CopyChunk::Done).await;
+        self.wait(ctl).await
+    }
+
+    /// Aborts the COPY with `reason`; nothing is written to the table.
+    pub async fn abort(&mut self, reason: &str, ctl: &CallCtl) -> Result<(), Error> {
+        let _ = self.data.send(CopyChunk::Fail(reason.to_owned())).await;
+        match self.wait(ctl).await {
+            Err(e) if e.code.as_deref() == Some("57014") => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    async fn wait(&mut self, ctl: &CallCtl) -> Result<String, Error> {
+        let rx = self
+            .done
+            .take()
+            .ok_or_else(|| Error::interface("the COPY has already ended"))?;
+        let resp = self.conn.await_reply(self.state.clone(), rx, ctl).await?;
+        Ok(resp.tags.into_iter().last().unwrap_or_default())
+    }
+}
+
+/// The caller's end of a running `COPY ... TO STDOUT`: chunks of data, then the status.
+pub struct CopyOut {
+    data: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    done: Option<oneshot::Receiver<Result<Response, Error>>>,
+    state: Arc<ReqState>,
+    conn: PgConnection,
+}
+
+impl CopyOut {
+    /// The next chunk, or None at the end of the data.
+    pub async fn next(&mut self) -> Option<bytes::Bytes> {
+        self.data.recv().await
+    }
+
+    /// The command status once all data was read, or the server's error.
+    pub async fn finish(&mut self, ctl: &CallCtl) -> Result<String, Error> {
+        let rx = self
+            .done
+            .take()
+            .ok_or_else(|| Error::interface("the COPY has already ended"))?;
+        let resp = self.conn.await_reply(self.state.clone(), rx, ctl).await?;
+        Ok(resp.tags.into_iter().last().unwrap_or_default())
+    }
+}
+
+impl PgConnection {
+    /// Starts `sql` (a `COPY ... FROM STDIN`) with bound `params`; data follows via the handle.
+    pub async fn copy_in(
+        &self,
+        sql: &str,
+        params: &[Value],
+        ctl: &CallCtl,
+    ) -> Result<CopyIn, Error> {
+        // No Sync yet: the server ignores Sync while it reads COPY data, so the writer sends
+        // it after CopyDone / CopyFail.
+        let buf = self.copy_request(sql, params, false, ctl).await?;
+        let (data, data_rx) = tokio::sync::mpsc::channel(4);
+        let state = Arc::new(ReqState::default());
+        let (reply, done) = oneshot::channel();
+        let request = Request {
+            buf,
+            state: state.clone(),
+            reply,
+            discard_rows: true,
+            sink: None,
+            copy: CopyMode::In,
+        };
+        self.submit(Command::CopyIn(request, data_rx))?;
+        Ok(CopyIn {
+            data,
+            done: Some(done),
+            state,
+            conn: self.clone(),
+        })
+    }
+
+    /// Starts `sql` (a `COPY ... TO STDOUT`); data arrives through the handle.
+    pub async fn copy_out(
+        &self,
+        sql: &str,
+        params: &[Value],
+        ctl: &CallCtl,
+    ) -> Result<CopyOut, Error> {
+        let buf = self.copy_request(sql, params, true, ctl).await?;
+        let (tx, data) = tokio::sync::mpsc::channel(4);
+        let state = Arc::new(ReqState::default());
+        let (reply, done) = oneshot::channel();
+        let request = Request {
+            buf,
+            state: state.clone(),
+            reply,
+            discard_rows: true,
+            sink: None,
+            copy: CopyMode::Out(tx),
+        };
+        self.submit(Command::Request(request))?;
+        Ok(CopyOut {
+            data,
+            done: Some(done),
+            state,
+            conn: self.clone(),
+        })
+    }
+
+    /// The messages that start a COPY statement: the extended protocol, so that a query
+    /// inside `COPY (...) TO STDOUT` can take bound parameters.
+    async fn copy_request(
+        &self,
+        sql: &str,
+        params: &[Value],
+        sync: bool,
+        ctl: &CallCtl,
+    ) -> Result<BytesMut, Error> {
+        let stmt = self.prepare_uncached(sql, ctl, false).await?;
+        check_arity(&stmt, params.len())?;
+        let mut buf = BytesMut::with_capacity(64 + sql.len());
+        self.bind_execute(&stmt, params, "", 0, &mut buf)?;
+        if sync {
+            frontend::sync(&mut buf);
+        }
+        Ok(buf)
     }
 }
 

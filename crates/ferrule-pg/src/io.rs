@@ -3,57 +3,91 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{BufMut, Bytes, BytesMut};
 use fallible_iterator::FallibleIterator;
 use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{error::TrySendError, Receiver, UnboundedReceiver, UnboundedSender};
 
 use crate::conn::{AsyncMessage, Shared};
 use crate::connect::{BoxStream, MAX_MESSAGE};
 use crate::errors;
-use crate::request::{Command, Pending, ReqState, Response, SINK_BATCH_BYTES, SINK_BATCH_ROWS};
+use crate::request::{
+    Command, CopyChunk, CopyMode, CopyOutSender, Pending, COPY_OUT_CHUNK, SINK_BATCH_BYTES,
+    SINK_BATCH_ROWS,
+};
 use crate::statement::Column;
+
+type Writer = WriteHalf<BoxStream>;
+
+async fn write_out(w: &mut Writer, out: &[u8]) -> std::io::Result<()> {
+    w.write_all(out).await?;
+    w.flush().await
+}
+
+/// Streams one COPY's data; returns when the copy has ended on the wire.
+async fn copy_data(
+    w: &mut Writer,
+    out: &mut BytesMut,
+    mut data: Receiver<CopyChunk>,
+) -> std::io::Result<()> {
+    loop {
+        out.clear();
+        match data.recv().await {
+            Some(CopyChunk::Data(chunk)) => {
+                out.put_u8(b'd');
+                out.put_i32(chunk.len() as i32 + 4);
+                write_out(w, out).await?;
+                write_out(w, &chunk).await?;
+                continue;
+            }
+            Some(CopyChunk::Done) => frontend::copy_done(out),
+            Some(CopyChunk::Fail(msg)) => {
+                let _ = frontend::copy_fail(&msg, out);
+            }
+            None => {
+                let _ = frontend::copy_fail("the COPY was abandoned by the client", out);
+            }
+        }
+        // The Sync that ends the request goes only now: the server ignores it during COPY.
+        frontend::sync(out);
+        return write_out(w, out).await;
+    }
+}
 
 /// Writes commands in arrival order, batching whatever is queued into one write.
 pub(crate) async fn writer_task(
     shared: Arc<Shared>,
     mut rx: UnboundedReceiver<Command>,
-    mut w: WriteHalf<BoxStream>,
+    mut w: Writer,
     pending_tx: UnboundedSender<Pending>,
 ) {
     let mut out = BytesMut::with_capacity(8192);
     while let Some(first) = rx.recv().await {
         let mut terminate = false;
+        let mut copy = None;
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
             match cmd {
                 Command::Request(req) => {
                     shared.inflight.lock().push_back(req.state.clone());
                     out.extend_from_slice(&req.buf);
-                    let _ = pending_tx.send(Pending {
-                        state: req.state,
-                        reply: Some(req.reply),
-                        discard_rows: req.discard_rows,
-                        response: Response::default(),
-                        sink: req.sink,
-                        batch_bytes: 0,
-                    });
+                    let _ = pending_tx.send(Pending::new(req));
+                }
+                Command::CopyIn(req, data) => {
+                    shared.inflight.lock().push_back(req.state.clone());
+                    out.extend_from_slice(&req.buf);
+                    let _ = pending_tx.send(Pending::new(req));
+                    copy = Some(data);
+                    break;
                 }
                 Command::Discard(buf) => {
-                    let state = Arc::new(ReqState::default());
-                    shared.inflight.lock().push_back(state.clone());
+                    let pending = Pending::discarded();
+                    shared.inflight.lock().push_back(pending.state.clone());
                     out.extend_from_slice(&buf);
-                    let _ = pending_tx.send(Pending {
-                        state,
-                        reply: None,
-                        discard_rows: true,
-                        response: Response::default(),
-                        sink: None,
-                        batch_bytes: 0,
-                    });
+                    let _ = pending_tx.send(pending);
                 }
                 Command::Raw(buf) => out.extend_from_slice(&buf),
                 Command::Terminate => {
@@ -66,11 +100,11 @@ pub(crate) async fn writer_task(
                 next = rx.try_recv().ok();
             }
         }
-        let written = async {
-            w.write_all(&out).await?;
-            w.flush().await
-        };
-        if let Err(e) = written.await {
+        let mut written = write_out(&mut w, &out).await;
+        if let (Ok(()), Some(data)) = (&written, copy) {
+            written = copy_data(&mut w, &mut out, data).await;
+        }
+        if let Err(e) = written {
             shared.mark_closed(Error::connection_lost(format!("connection lost: {e}")));
             break;
         }
@@ -95,10 +129,17 @@ pub(crate) async fn reader_task(
     let mut reader = Reader {
         shared: shared.clone(),
         current: None,
+        blocked: None,
     };
     let reason = loop {
         if let Err(e) = reader.drain(&mut buf, &mut pending_rx) {
             break e;
+        }
+        // COPY TO STDOUT data waits for a slow consumer here: the connection is in copy mode,
+        // nothing else can arrive, and the socket is not read meanwhile (bounded memory).
+        if let Some((tx, chunk)) = reader.blocked.take() {
+            let _ = tx.send(chunk).await;
+            continue;
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16384);
@@ -135,6 +176,7 @@ pub(crate) async fn reader_task(
     shared.inflight.lock().clear();
     shared.reader_done.store(true, Ordering::Release);
     shared.finished.notify_waiters();
+    reader.hook(AsyncMessage::Terminated(reason));
 }
 
 fn is_fatal(e: &Error) -> bool {
@@ -147,6 +189,8 @@ fn is_fatal(e: &Error) -> bool {
 struct Reader {
     shared: Arc<Shared>,
     current: Option<Pending>,
+    /// A COPY TO STDOUT chunk the consumer has no room for yet.
+    blocked: Option<(CopyOutSender, Bytes)>,
 }
 
 impl Reader {
@@ -155,7 +199,7 @@ impl Reader {
         buf: &mut BytesMut,
         pending_rx: &mut UnboundedReceiver<Pending>,
     ) -> Result<(), Error> {
-        loop {
+        while self.blocked.is_none() {
             if buf.len() >= 5 {
                 let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
                 if len > MAX_MESSAGE {
@@ -171,12 +215,29 @@ impl Reader {
             };
             self.handle(msg, pending_rx)?;
         }
+        Ok(())
     }
 
     fn hook(&self, msg: AsyncMessage) {
         let hook = self.shared.hook.lock().clone();
         if let Some(h) = hook {
             h(msg);
+        }
+    }
+
+    /// Hands buffered COPY TO STDOUT data to its consumer; `force` also sends a small rest.
+    fn flush_copy_out(&mut self, force: bool) {
+        let Some(p) = self.current.as_mut() else {
+            return;
+        };
+        let CopyMode::Out(tx) = &p.copy else { return };
+        if p.copy_buf.is_empty() || (!force && p.copy_buf.len() < COPY_OUT_CHUNK) {
+            return;
+        }
+        let chunk = p.copy_buf.split().freeze();
+        match tx.try_send(chunk) {
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(chunk)) => self.blocked = Some((tx.clone(), chunk)),
         }
     }
 
@@ -266,20 +327,30 @@ impl Reader {
                 }
             }
             Message::CopyInResponse(_) => {
-                resp.error.get_or_insert_with(|| {
-                    Error::interface("COPY FROM STDIN is not supported by this method")
-                });
-                let mut fail = BytesMut::new();
-                frontend::copy_fail("COPY FROM STDIN is not supported by this method", &mut fail)
-                    .map_err(|e| Error::interface(e.to_string()))?;
-                let _ = self.shared.tx.send(Command::Raw(fail));
+                if !matches!(p.copy, CopyMode::In) {
+                    const MSG: &str = "COPY FROM STDIN needs copy_to_table or \
+                                       copy_records_to_table";
+                    resp.error.get_or_insert_with(|| Error::interface(MSG));
+                    let mut fail = BytesMut::new();
+                    frontend::copy_fail(MSG, &mut fail)
+                        .map_err(|e| Error::interface(e.to_string()))?;
+                    let _ = self.shared.tx.send(Command::Raw(fail));
+                }
             }
             Message::CopyOutResponse(_) => {
-                resp.error.get_or_insert_with(|| {
-                    Error::interface("COPY TO STDOUT is not supported by this method")
-                });
+                if !matches!(p.copy, CopyMode::Out(_)) {
+                    resp.error.get_or_insert_with(|| {
+                        Error::interface("COPY TO STDOUT needs copy_from_query or copy_from_table")
+                    });
+                }
             }
-            Message::CopyData(_) | Message::CopyDone => {}
+            Message::CopyData(body) => {
+                if matches!(p.copy, CopyMode::Out(_)) {
+                    p.copy_buf.extend_from_slice(body.data());
+                    self.flush_copy_out(false);
+                }
+            }
+            Message::CopyDone => self.flush_copy_out(true),
             Message::ParseComplete
             | Message::BindComplete
             | Message::CloseComplete

@@ -19,7 +19,9 @@ pub mod tls;
 pub mod types;
 
 pub use config::{PgConfig, SslMode};
-pub use conn::{CallCtl, PgConnection, QueryOpts, QueryResult, SinkFactory};
+pub use conn::{
+    AsyncMessage, CallCtl, CopyIn, CopyOut, PgConnection, QueryOpts, QueryResult, SinkFactory,
+};
 pub use postgres_protocol::message::backend::DataRowBody;
 pub use request::RowSink;
 pub use statement::{Column, Statement};

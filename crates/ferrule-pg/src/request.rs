@@ -20,7 +20,22 @@ pub enum Command {
     Raw(BytesMut),
     /// Send Terminate and stop writing.
     Terminate,
+    /// A `COPY ... FROM STDIN` request: the writer sends it, then only this copy's data until
+    /// it ends (the server reads nothing else while it is in copy mode).
+    CopyIn(Request, tokio::sync::mpsc::Receiver<CopyChunk>),
 }
+
+/// What the caller streams into a `COPY ... FROM STDIN`.
+pub enum CopyChunk {
+    Data(bytes::Bytes),
+    /// End of data: CopyDone. A dropped sender ends with CopyFail instead.
+    Done,
+    Fail(String),
+}
+
+/// Where the rows of a `COPY ... TO STDOUT` go, in chunks of about `COPY_OUT_CHUNK` bytes.
+pub type CopyOutSender = tokio::sync::mpsc::Sender<bytes::Bytes>;
+pub const COPY_OUT_CHUNK: usize = 64 * 1024;
 
 /// Shared between a caller and the reader: whether the caller wants the request cancelled,
 /// whether a CancelRequest was sent for it, and whether its response is complete.
@@ -60,6 +75,17 @@ pub struct Request {
     /// Rows are not kept (simple-query `execute`), only the command tags.
     pub discard_rows: bool,
     pub sink: Option<RowSink>,
+    /// What a COPY this request starts may do: `None` refuses COPY (the server is told
+    /// CopyFail), `In` streams from the caller, `Out` streams to the caller.
+    pub copy: CopyMode,
+}
+
+#[derive(Default)]
+pub enum CopyMode {
+    #[default]
+    Refuse,
+    In,
+    Out(CopyOutSender),
 }
 
 /// Everything the server answered to one request, up to its ReadyForQuery.
@@ -85,4 +111,36 @@ pub struct Pending {
     pub sink: Option<RowSink>,
     /// Bytes of the rows gathered since the last batch went to the sink.
     pub batch_bytes: usize,
+    pub copy: CopyMode,
+    /// COPY TO STDOUT data not yet handed to the caller.
+    pub copy_buf: BytesMut,
+}
+
+impl Pending {
+    pub fn new(request: Request) -> Pending {
+        Pending {
+            state: request.state,
+            reply: Some(request.reply),
+            discard_rows: request.discard_rows,
+            response: Response::default(),
+            sink: request.sink,
+            batch_bytes: 0,
+            copy: request.copy,
+            copy_buf: BytesMut::new(),
+        }
+    }
+
+    /// A request whose answer nobody waits for.
+    pub fn discarded() -> Pending {
+        Pending {
+            state: std::sync::Arc::new(ReqState::default()),
+            reply: None,
+            discard_rows: true,
+            response: Response::default(),
+            sink: None,
+            batch_bytes: 0,
+            copy: CopyMode::Refuse,
+            copy_buf: BytesMut::new(),
+        }
+    }
 }

@@ -31,6 +31,8 @@ enum Item {
     /// The call's end: its value (appended to the accumulator if there is one) or its error
     /// (the accumulator is dropped: no partial result passes as success).
     Final(Outcome),
+    /// An event for a registered listener (notifications, notices); `last` unregisters it.
+    Event { last: bool, event: Box<dyn Deliver> },
 }
 
 pub struct CompletionQueue {
@@ -107,6 +109,19 @@ impl Completer {
     }
 }
 
+/// Sends events to one listener registered with `Bridge::add_listener`.
+pub struct Emitter {
+    queue: Arc<CompletionQueue>,
+    id: usize,
+}
+
+impl Emitter {
+    /// Queues `event`; `last` unregisters the listener once it has been called.
+    pub fn emit(&self, event: Box<dyn Deliver>, last: bool) {
+        self.queue.push(self.id, Item::Event { last, event });
+    }
+}
+
 struct Entry {
     future: Py<PyAny>,
     /// Lists delivered by partial batches, in order.
@@ -122,6 +137,8 @@ struct Entry {
 pub struct Bridge {
     queue: Arc<CompletionQueue>,
     futures: HashMap<usize, Entry>,
+    listeners: HashMap<usize, Py<PyAny>>,
+    next_listener: usize,
     create_future: Py<PyAny>,
 }
 
@@ -135,6 +152,8 @@ impl Bridge {
         Ok(Bridge {
             queue: Arc::new(queue),
             futures: HashMap::new(),
+            listeners: HashMap::new(),
+            next_listener: 0,
             create_future: event_loop.getattr("create_future")?.unbind(),
         })
     }
@@ -166,6 +185,25 @@ impl Bridge {
                         let future = future.bind(py);
                         if let Err(err) = append_partial(py, future, acc.bind(py), part) {
                             err.write_unraisable(py, Some(future));
+                        }
+                    }
+                }
+                Item::Event { last, event } => {
+                    let callback = {
+                        let mut this = slf.borrow_mut();
+                        if last {
+                            this.listeners.remove(&id)
+                        } else {
+                            this.listeners.get(&id).map(|c| c.clone_ref(py))
+                        }
+                    };
+                    if let Some(callback) = callback {
+                        let callback = callback.bind(py);
+                        let called = event.deliver(py).and_then(|args| {
+                            callback.call1(args.bind(py).cast::<pyo3::types::PyTuple>()?)
+                        });
+                        if let Err(err) = called {
+                            err.write_unraisable(py, Some(callback));
                         }
                     }
                 }
@@ -264,6 +302,18 @@ impl Bridge {
         T: Deliver + 'static,
     {
         Self::submit_streaming(slf, backend, cancel, |_| job)
+    }
+
+    /// Registers `callback`, called on the loop thread with the tuple each event delivers.
+    pub fn add_listener(slf: &Bound<'_, Self>, callback: Py<PyAny>) -> Emitter {
+        let mut this = slf.borrow_mut();
+        this.next_listener += 1;
+        let id = this.next_listener;
+        this.listeners.insert(id, callback);
+        Emitter {
+            queue: this.queue.clone(),
+            id,
+        }
     }
 
     /// Like `submit`, for jobs that hand over partial results through the `Completer`.

@@ -19,6 +19,8 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<record::RecordDesc>()?;
     m.add_class::<pg::connection::PgConn>()?;
     m.add_class::<pg::connection::PgStmt>()?;
+    m.add_class::<pg::copy::PgCopyIn>()?;
+    m.add_class::<pg::copy::PgCopyOut>()?;
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
     m.add_function(wrap_pyfunction!(pg::connection::pg_connect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

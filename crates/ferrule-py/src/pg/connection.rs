@@ -7,18 +7,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::{Error, Value};
-use ferrule_pg::{CallCtl, PgConnection, QueryOpts, QueryResult, RowSink, Statement};
+use ferrule_pg::{AsyncMessage, CallCtl, PgConnection, QueryOpts, QueryResult, RowSink, Statement};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{from_dict, seconds};
+use super::copy::{OpenedIn, OpenedOut};
 use super::results::{Codecs, Rows, Shape};
 use crate::bridge::{Bridge, Completer, Deliver, Text, Unit};
 use crate::convert::to_values;
+use crate::errors::to_pyerr;
 
-const BACKEND: &str = "postgresql";
+pub(crate) const BACKEND: &str = "postgresql";
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct PgConn {
@@ -78,6 +80,36 @@ impl Deliver for Opened {
     }
 }
 
+/// A notification, notice or termination, delivered as the callback's arguments.
+struct Event(AsyncMessage);
+
+impl Deliver for Event {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let args = match self.0 {
+            AsyncMessage::Notification {
+                process_id,
+                channel,
+                payload,
+            } => (
+                "notification",
+                process_id.into_pyobject(py)?.into_any(),
+                channel,
+                payload,
+            )
+                .into_pyobject(py)?,
+            AsyncMessage::Notice(e) => {
+                let exc = to_pyerr(py, &e, BACKEND).into_value(py).into_any();
+                ("notice", exc.into_bound(py), py.None(), py.None()).into_pyobject(py)?
+            }
+            AsyncMessage::Terminated(e) => {
+                let exc = to_pyerr(py, &e, BACKEND).into_value(py).into_any();
+                ("terminated", exc.into_bound(py), py.None(), py.None()).into_pyobject(py)?
+            }
+        };
+        Ok(args.into_any().unbind())
+    }
+}
+
 /// Opens a connection; resolves to a `PgConn`.
 #[pyfunction]
 pub fn pg_connect<'py>(
@@ -127,7 +159,7 @@ fn query_opts(shape: Shape, completer: Completer, codecs: Option<Codecs>) -> Que
     }
 }
 
-fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
+pub(crate) fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
     let token = CancellationToken::new();
     Ok((
         CallCtl::with_timeout(seconds(timeout)?, Some(token.clone())),
@@ -379,6 +411,56 @@ impl PgConn {
 
     fn clear_statement_cache(&self) {
         self.conn.clear_statement_cache();
+    }
+
+    /// Starts a `COPY ... FROM STDIN` statement; resolves to a `PgCopyIn`.
+    #[pyo3(signature = (sql, args, timeout=None))]
+    fn copy_in<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "$")?;
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let bridge = self.bridge.clone_ref(py);
+        self.submit(py, Some(token), async move {
+            let copy = conn.copy_in(&sql, &values, &ctl).await?;
+            Ok(OpenedIn(copy, bridge))
+        })
+    }
+
+    /// Starts a `COPY ... TO STDOUT` statement; resolves to a `PgCopyOut`.
+    #[pyo3(signature = (sql, args, timeout=None))]
+    fn copy_out<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "$")?;
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let bridge = self.bridge.clone_ref(py);
+        self.submit(py, Some(token), async move {
+            let copy = conn.copy_out(&sql, &values, &ctl).await?;
+            Ok(OpenedOut(copy, bridge))
+        })
+    }
+
+    /// Routes notifications, notices and the end of the connection to `callback(kind, a, b,
+    /// c)` on the event loop: `("notification", pid, channel, payload)`, `("notice",
+    /// exception, None, None)`, `("terminated", exception, None, None)`.
+    fn set_event_callback(&self, py: Python<'_>, callback: Py<PyAny>) -> PyResult<()> {
+        let emitter = Bridge::add_listener(self.bridge.bind(py), callback);
+        self.conn.set_async_hook(Some(Box::new(move |msg| {
+            let last = matches!(msg, AsyncMessage::Terminated(_));
+            emitter.emit(Box::new(Event(msg)), last);
+        })));
+        Ok(())
     }
 
     /// Decodes type `oid` with `decoder` (called with the value's text form), or restores

@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod connection;
+pub mod copy;
 pub mod decode;
 pub mod results;
