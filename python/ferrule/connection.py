@@ -18,7 +18,7 @@ from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import Bridge, PgConn, Record
+    from ferrule._ferrule import Bridge, PgConn, Record, TntConn
 
 # Result shapes understood by the native `query` methods.
 ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
@@ -48,7 +48,11 @@ class Connection:
     )
 
     def __init__(
-        self, impl: PgConn, bridge: Bridge, settings: dict[str, Any], command_timeout: float | None
+        self,
+        impl: PgConn | TntConn,
+        bridge: Bridge,
+        settings: dict[str, Any],
+        command_timeout: float | None,
     ) -> None:
         self._impl = impl
         self._bridge = bridge
@@ -213,14 +217,19 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     """Open a connection; the URL scheme picks the backend.
 
     ``postgresql://user:pw@host:5432/db?sslmode=verify-full`` (also ``postgres://``, or no
-    DSN at all to use keyword arguments and the ``PG*`` environment variables). See the
-    backend's ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`).
+    DSN at all to use keyword arguments and the ``PG*`` environment variables);
+    ``tarantool://user:pw@host:3301``. See the backend's ``connect`` for its keyword arguments
+    (:func:`ferrule.pg_connection.connect`, :func:`ferrule.tarantool_connection.connect`).
     """
     scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
     if scheme in ("postgresql", "postgres"):
         from ferrule import pg_connection
 
         return await pg_connection.connect(dsn, **kwargs)
+    if scheme == "tarantool":
+        from ferrule import tarantool_connection
+
+        return await tarantool_connection.connect(dsn, **kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 

@@ -2,8 +2,8 @@
 -- FERRULE_TNT_LISTEN is the URI to listen on; the work directory is the current one.
 local fiber = require('fiber')
 
+-- Listening starts after the schema is set up, so a greeting means the server is ready.
 box.cfg{
-    listen = os.getenv('FERRULE_TNT_LISTEN'),
     memtx_memory = 256 * 1024 * 1024,
     log_level = 5,
     readahead = 1024 * 1024,
@@ -42,6 +42,8 @@ box.once('ferrule_init', function()
         bench:insert({i, 'name' .. i, i * 2})
     end
 end)
+
+box.cfg{listen = os.getenv('FERRULE_TNT_LISTEN')}
 
 -- Functions the tests and benchmarks call (global: any user with execute on universe).
 function echo(...)
