@@ -132,9 +132,7 @@ class TarantoolConnection(Connection):
     ) -> list[Record]:
         """Tuples of ``space`` whose ``index`` key matches ``key`` under ``iterator``
         (``"EQ"``, ``"GE"``, ``"ALL"``, ...; all tuples when there is no key)."""
-        fut = self._tnt.select(
-            space, key, index, iterator, limit, offset, self._timeout(timeout)
-        )
+        fut = self._tnt.select(space, key, index, iterator, limit, offset, self._timeout(timeout))
         result: list[Record] = await self._run(fut)
         return result
 
@@ -388,4 +386,10 @@ async def connect(
     return TarantoolConnection(impl, bridge, settings, command_timeout)
 
 
-__all__ = ["PushIterator", "TarantoolConnection", "TarantoolPreparedStatement", "Watcher", "connect"]
+__all__ = [
+    "PushIterator",
+    "TarantoolConnection",
+    "TarantoolPreparedStatement",
+    "Watcher",
+    "connect",
+]

@@ -38,6 +38,12 @@ box.once('ferrule_init', function()
         {name = 'n', type = 'unsigned'},
     }})
     bench:create_index('primary', {parts = {1, 'unsigned'}})
+    local written = box.schema.space.create('bench_w', {format = {
+        {name = 'id', type = 'unsigned'},
+        {name = 'name', type = 'string'},
+        {name = 'n', type = 'unsigned'},
+    }})
+    written:create_index('primary', {parts = {1, 'unsigned'}})
     for i = 1, 1000 do
         bench:insert({i, 'name' .. i, i * 2})
     end

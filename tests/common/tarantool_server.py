@@ -111,7 +111,7 @@ class TarantoolServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 
-import pytest
-
 import ferrule
+import pytest
 from ferrule.tarantool_connection import TarantoolConnection
+
 from tests.common import server_unavailable
 from tests.common.tarantool_server import TarantoolServer, TarantoolUnavailableError, get_server
 
-_keys = itertools.count(1_000_000)
+_keys = itertools.count(1_000)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +50,7 @@ async def conn(tnt_dsn: str) -> AsyncIterator[TarantoolConnection]:
 @pytest.fixture
 def key() -> int:
     """A primary key no other test uses (the suite shares the `tester` space)."""
-    return next(_keys)
+    return next(_keys) * 1000
 
 
 @pytest.fixture
