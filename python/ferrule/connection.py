@@ -18,7 +18,7 @@ from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import Bridge, PgConn, Record, TntConn
+    from ferrule._ferrule import Bridge, PgConn, Record
 
 # Result shapes understood by the native `query` methods.
 ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
@@ -48,11 +48,7 @@ class Connection:
     )
 
     def __init__(
-        self,
-        impl: PgConn | TntConn,
-        bridge: Bridge,
-        settings: dict[str, Any],
-        command_timeout: float | None,
+        self, impl: PgConn, bridge: Bridge, settings: dict[str, Any], command_timeout: float | None
     ) -> None:
         self._impl = impl
         self._bridge = bridge

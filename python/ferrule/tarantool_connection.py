@@ -231,13 +231,13 @@ class TarantoolConnection(Connection):
             return PushIterator(native, self._bridge)
         return await self._run(self._tnt.call(target, args, is_eval, t))
 
-    async def prepare(  # type: ignore[override]
+    async def prepare(
         self, query: str, *, timeout: float | None = None
     ) -> TarantoolPreparedStatement:
         """Prepare SQL on the server (IPROTO_PREPARE); run it with the statement's fetch
         methods (EXECUTE by id) and drop it with ``close()``."""
         stmt = await self._run(self._tnt.prepare(query, self._timeout(timeout)))
-        return TarantoolPreparedStatement(self, stmt)
+        return TarantoolPreparedStatement(self, stmt)  # a TntStmt stands in for a PgStmt
 
     async def watch(self, key: str) -> Watcher:
         """Watch ``key`` (Tarantool 2.10+, else NotSupportedError)."""

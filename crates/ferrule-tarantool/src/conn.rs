@@ -77,8 +77,8 @@ pub struct TntConnection {
     pub(crate) inner: Arc<Inner>,
 }
 
-fn interrupted(ctl: &CallCtl) -> impl std::future::Future<Output = Error> + '_ {
-    async move {
+async fn interrupted(ctl: &CallCtl) -> Error {
+    {
         let deadline = async {
             match ctl.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,

@@ -45,7 +45,7 @@ pub fn decimal_from_str(text: &str) -> Result<Vec<u8>, Error> {
         if -scale > DECIMAL_MAX_DIGITS as i64 {
             return Err(bad());
         }
-        digits.extend(std::iter::repeat(0).take((-scale) as usize));
+        digits.extend(std::iter::repeat_n(0, (-scale) as usize));
         scale = 0;
     }
     let first = digits.iter().position(|d| *d != 0).unwrap_or(digits.len());
@@ -107,7 +107,7 @@ pub fn decimal_to_string(data: &[u8]) -> Result<String, Error> {
             out.push_str(f);
         } else {
             out.push_str("0.");
-            out.extend(std::iter::repeat('0').take(scale - digits.len()));
+            out.extend(std::iter::repeat_n('0', scale - digits.len()));
             out.push_str(digits);
         }
     }

@@ -92,16 +92,18 @@ fn encode_at(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> PyResul
             return Ok(());
         }
         if ffi::PyLong_Check(ptr) != 0 {
-            return match obj.extract::<i64>() {
-                Ok(i) => Ok(MpWriter(out).sint(i)),
-                Err(_) => match obj.extract::<u64>() {
-                    Ok(u) => Ok(MpWriter(out).uint(u)),
-                    Err(_) => Err(PyValueError::new_err(format!(
-                        "integer {} does not fit MessagePack (64 bits); pass a Decimal",
-                        obj.str()?
-                    ))),
-                },
-            };
+            if let Ok(i) = obj.extract::<i64>() {
+                MpWriter(out).sint(i);
+                return Ok(());
+            }
+            if let Ok(u) = obj.extract::<u64>() {
+                MpWriter(out).uint(u);
+                return Ok(());
+            }
+            return Err(PyValueError::new_err(format!(
+                "integer {} does not fit MessagePack (64 bits); pass a Decimal",
+                obj.str()?
+            )));
         }
         if ffi::PyFloat_Check(ptr) != 0 {
             MpWriter(out).f64(ffi::PyFloat_AsDouble(ptr));
@@ -176,7 +178,7 @@ fn encode_at(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> PyResul
         MpWriter(out).ext(ext_type::UUID, &int.to_be_bytes());
         return Ok(());
     }
-    if obj.hasattr(pyo3::intern!(py, "__iter__"))? && !obj.cast::<PyDict>().is_ok() {
+    if obj.hasattr(pyo3::intern!(py, "__iter__"))? && obj.cast::<PyDict>().is_err() {
         let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
         MpWriter(out).array(len32(items.len())?);
         for item in items {
