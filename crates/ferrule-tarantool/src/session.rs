@@ -10,8 +10,8 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use ferrule_core::Error;
 use parking_lot::Mutex;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -51,41 +51,8 @@ impl ServerInfo {
     }
 }
 
-/// The write side of a socket, usable without awaiting (`try_write`) from any task.
-pub(crate) trait RawWrite: Send + Sync + 'static {
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
-    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
-}
-
-impl RawWrite for tokio::net::tcp::OwnedWriteHalf {
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        tokio::net::tcp::OwnedWriteHalf::try_write(self, buf)
-    }
-    async fn writable(&self) -> std::io::Result<()> {
-        tokio::net::tcp::OwnedWriteHalf::writable(self).await
-    }
-}
-
-impl RawWrite for tokio::net::unix::OwnedWriteHalf {
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        tokio::net::unix::OwnedWriteHalf::try_write(self, buf)
-    }
-    async fn writable(&self) -> std::io::Result<()> {
-        tokio::net::unix::OwnedWriteHalf::writable(self).await
-    }
-}
-
-/// Bytes waiting for the writer task, and whether it is busy with them.
-#[derive(Default)]
-struct Outbox {
-    buf: Vec<u8>,
-    busy: bool,
-}
-
 pub(crate) struct Session {
-    writer: Arc<dyn RawWriteDyn>,
-    outbox: Mutex<Outbox>,
-    wake_writer: tokio::sync::Notify,
+    tx: UnboundedSender<Vec<u8>>,
     pending: Mutex<HashMap<u64, Waiter>>,
     closed: AtomicBool,
     reason: Mutex<Option<Error>>,
@@ -108,13 +75,11 @@ impl Session {
     ) -> Arc<Session>
     where
         R: AsyncRead + Unpin + Send + 'static,
-        W: RawWrite,
+        W: AsyncWrite + Unpin + Send + 'static,
     {
-        let writer: Arc<W> = Arc::new(w);
+        let (tx, rx) = unbounded_channel();
         let s = Arc::new(Session {
-            writer: writer.clone(),
-            outbox: Mutex::new(Outbox::default()),
-            wake_writer: tokio::sync::Notify::new(),
+            tx,
             pending: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             reason: Mutex::new(None),
@@ -125,7 +90,7 @@ impl Session {
             info: Mutex::new(ServerInfo::default()),
         });
         let reader = tokio::spawn(reader_task(s.clone(), r, leftover));
-        let writer = tokio::spawn(writer_task(s.clone(), writer));
+        let writer = tokio::spawn(writer_task(s.clone(), rx, w));
         s.tasks.lock().extend([reader, writer]);
         s
     }
@@ -147,34 +112,9 @@ impl Session {
         if let Some(w) = waiter {
             self.pending.lock().insert(sync, w);
         }
-        if self.is_closed() {
+        if self.is_closed() || self.tx.send(frame).is_err() {
             self.pending.lock().remove(&sync);
             return Err(self.reason());
-        }
-        let mut out = self.outbox.lock();
-        if !out.busy && out.buf.is_empty() {
-            // Nothing queued: write now from this task, sparing a hop to the writer task.
-            match self.writer.try_write_dyn(&frame) {
-                Ok(n) if n == frame.len() => return Ok(()),
-                Ok(n) => out.buf.extend_from_slice(&frame[n..]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    out.buf.extend_from_slice(&frame)
-                }
-                Err(e) => {
-                    drop(out);
-                    self.shutdown(Error::connection_lost(format!(
-                        "connection lost while sending: {e}; requests in flight may or may not \
-                         have been executed and are not re-sent"
-                    )));
-                    return Err(self.reason());
-                }
-            }
-        } else {
-            out.buf.extend_from_slice(&frame);
-        }
-        if !out.busy {
-            out.busy = true;
-            self.wake_writer.notify_one();
         }
         Ok(())
     }
@@ -302,55 +242,35 @@ fn drain_frames(s: &Session, buf: &mut BytesMut) -> Result<(), Error> {
     Ok(())
 }
 
-/// Object-safe form of `RawWrite` for the session's fast path.
-pub(crate) trait RawWriteDyn: Send + Sync {
-    fn try_write_dyn(&self, buf: &[u8]) -> std::io::Result<usize>;
-}
-
-impl<W: RawWrite> RawWriteDyn for W {
-    fn try_write_dyn(&self, buf: &[u8]) -> std::io::Result<usize> {
-        self.try_write(buf)
-    }
-}
-
-/// Writes what callers could not write at once, in batches, until the outbox is empty.
-async fn writer_task<W: RawWrite>(s: Arc<Session>, w: Arc<W>) {
-    let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
-    loop {
-        s.wake_writer.notified().await;
-        loop {
-            {
-                let mut out = s.outbox.lock();
-                if out.buf.is_empty() {
-                    out.busy = false;
-                    break;
-                }
-                std::mem::swap(&mut batch, &mut out.buf);
-            }
-            let mut written = 0;
-            while written < batch.len() {
-                let step = match w.try_write(&batch[written..]) {
-                    Ok(n) => Ok(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        w.writable().await.map(|()| 0)
-                    }
-                    Err(e) => Err(e),
-                };
-                match step {
-                    Ok(n) => written += n,
-                    Err(e) => {
-                        s.shutdown(Error::connection_lost(format!(
-                            "connection lost while sending: {e}; requests in flight may or may \
-                             not have been executed and are not re-sent"
-                        )));
-                        return;
-                    }
-                }
-            }
-            batch.clear();
-            if batch.capacity() > 1 << 20 {
-                batch = Vec::with_capacity(16 * 1024);
+async fn writer_task<W: AsyncWrite + Unpin>(
+    s: Arc<Session>,
+    mut rx: UnboundedReceiver<Vec<u8>>,
+    mut w: W,
+) {
+    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    while let Some(first) = rx.recv().await {
+        if out.is_empty() && first.len() >= 16 * 1024 {
+            out = first;
+        } else {
+            out.extend_from_slice(&first);
+        }
+        while out.len() < 1 << 18 {
+            match rx.try_recv() {
+                Ok(frame) => out.extend_from_slice(&frame),
+                Err(_) => break,
             }
         }
+        if let Err(e) = w.write_all(&out).await {
+            s.shutdown(Error::connection_lost(format!(
+                "connection lost while sending: {e}; requests in flight may or may not have \
+                 been executed and are not re-sent"
+            )));
+            return;
+        }
+        out.clear();
+        if out.capacity() > 1 << 20 {
+            out = Vec::with_capacity(16 * 1024);
+        }
     }
+    let _ = w.shutdown().await;
 }
