@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 
-import ferrule
 import pytest
-from ferrule.tarantool_connection import TarantoolConnection
 
+import ferrule
+from ferrule.tarantool_connection import TarantoolConnection
 from tests.common import server_unavailable
 from tests.common.tarantool_server import TarantoolServer, TarantoolUnavailableError, get_server
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ferrule.exceptions import InterfaceError
 from ferrule.tarantool_connection import parse_dsn
 

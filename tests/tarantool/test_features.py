@@ -4,8 +4,9 @@ golden-byte tests in crates/ferrule-tarantool."""
 
 from __future__ import annotations
 
-import ferrule
 import pytest
+
+import ferrule
 from ferrule.tarantool_connection import TarantoolConnection
 
 STREAMS, TRANSACTIONS, WATCHERS = 0, 1, 3

@@ -9,11 +9,11 @@ import struct
 import time
 from collections.abc import Awaitable, Callable
 
-import ferrule
 import pytest
+
+import ferrule
 from ferrule import tarantool_connection
 from ferrule.tarantool_connection import TarantoolConnection
-
 from tests.common.tarantool_server import PASSWORD, USER, TarantoolServer
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-import ferrule
 import pytest
+
+import ferrule
 from ferrule.tarantool_connection import TarantoolConnection
 
 

@@ -3,8 +3,9 @@ prepared statements (IPROTO_PREPARE / EXECUTE by id / UNPREPARE)."""
 
 from __future__ import annotations
 
-import ferrule
 import pytest
+
+import ferrule
 from ferrule.tarantool_connection import TarantoolConnection
 
 
