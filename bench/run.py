@@ -26,6 +26,7 @@ from bench import pg, pgbench, report  # noqa: E402
 from bench.common import Results, rows_table, summarize  # noqa: E402
 
 LOOPS = ("asyncio", "uvloop")
+BACKENDS = ("pg", "tarantool")
 T = TypeVar("T")
 
 
@@ -71,6 +72,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=lambda v: _names(v, LOOPS, "event loop"),
         default=list(LOOPS),
         help="comma-separated event loops (default asyncio,uvloop)",
+    )
+    parser.add_argument(
+        "--backends",
+        type=lambda v: _names(v, BACKENDS, "backend"),
+        default=list(BACKENDS),
+        help=f"comma-separated backends (default {','.join(BACKENDS)})",
     )
     parser.add_argument(
         "--pgbench-seconds", type=int, help="-T of each pgbench run (default 5; 1 with --quick)"
@@ -123,6 +130,27 @@ def save_json(path: Path, payload: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    status = 0
+    if "tarantool" in args.backends:
+        from bench import tarantool
+
+        loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
+        status = tarantool.run(loops, args.rounds, args.quick, run_in_loop, log)
+        if "pg" not in args.backends:
+            return status if args.strict else 0
+    return max(status if args.strict else 0, run_pg(args))
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        log("event loop uvloop: missing, skipped")
+        return False
+    return True
+
+
+def run_pg(args: argparse.Namespace) -> int:
     sizes = pg.Sizes.quick() if args.quick else pg.Sizes()
     workloads = pg.build_workloads(sizes, args.only)
     clients, missing = pg.load_clients(args.libs)

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v pg_ctl >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The Tarantool test server (Debian ships 2.6).
+command -v tarantool >/dev/null 2>&1 || need_apt+=(tarantool)
 command -v pgbench >/dev/null 2>&1 || need_apt+=(postgresql-contrib)
 # As root the test harness runs the server as `postgres` through runuser.
 [ "$(id -u)" != 0 ] || command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)

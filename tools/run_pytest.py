@@ -1,9 +1,9 @@
-"""Run the Python suite: all of tests/ on asyncio, then tests/pg again on uvloop.
+"""Run the Python suite: all of tests/ on asyncio, then the backend suites again on uvloop.
 
 Usage (from anywhere): .venv/bin/python tools/run_pytest.py [pytest arguments...]
 
 Extra arguments go to both runs. Test paths among them narrow the first run to those paths
-and the uvloop run to those under tests/pg. Exits non-zero when either run fails; "no tests
+and the uvloop run to those under the backend suites. Exits non-zero when either run fails; "no tests
 collected" (pytest exit 5) fails the first run only when CI=true.
 """
 
@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-UVLOOP_TREE = Path("tests/pg")
+# The suites that exercise the bridge against servers run a second time on uvloop.
+UVLOOP_TREES = tuple(Path(p) for p in ("tests/pg", "tests/tarantool", "tests/sqlite", "tests/tds"))
 NO_TESTS_COLLECTED = 5
 
 
@@ -48,9 +49,13 @@ def main(argv: list[str]) -> int:
     first = run_pytest("asyncio", [*options, *(paths or ["tests"])], "asyncio")
     first_ok = first == 0 or (first == NO_TESTS_COLLECTED and not in_ci)
 
-    uvloop_paths = [p for p in paths if under(p, UVLOOP_TREE)] if paths else [str(UVLOOP_TREE)]
-    if not uvloop_paths or not (REPO_ROOT / UVLOOP_TREE).is_dir():
-        print(f"\n=== uvloop: skipped (no tests under {UVLOOP_TREE} selected)", flush=True)
+    trees = [t for t in UVLOOP_TREES if (REPO_ROOT / t).is_dir()]
+    if paths:
+        uvloop_paths = [p for p in paths if any(under(p, t) for t in trees)]
+    else:
+        uvloop_paths = [str(t) for t in trees]
+    if not uvloop_paths:
+        print("\n=== uvloop: skipped (no backend suite selected)", flush=True)
         second = NO_TESTS_COLLECTED
     else:
         second = run_pytest("uvloop", ["-q", *options, *uvloop_paths], "uvloop")

@@ -10,6 +10,7 @@ from ferrule.exceptions import *  # noqa: F403
 from ferrule.exceptions import _make_error
 from ferrule.pg_connection import PgConnection
 from ferrule.prepared_stmt import PreparedStatement
+from ferrule.tarantool_connection import TarantoolConnection
 from ferrule.transaction import Transaction
 
 set_error_factory(_make_error)
@@ -19,6 +20,7 @@ __all__ = [
     "connect",
     "Connection",
     "PgConnection",
+    "TarantoolConnection",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

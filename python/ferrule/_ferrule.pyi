@@ -12,9 +12,14 @@ __all__ = [
     "PgStmt",
     "Record",
     "RecordDescription",
+    "TntConn",
+    "TntPushes",
+    "TntStmt",
+    "TntWatcher",
     "__version__",
     "pg_connect",
     "set_error_factory",
+    "tnt_connect",
 ]
 
 __version__: str
@@ -123,4 +128,135 @@ class PgCopyOut:
     def finish(self, timeout: float | None = None) -> asyncio.Future[str]: ...
 
 def pg_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[PgConn]: ...
+
+@final
+class TntStmt:
+    @property
+    def stmt_id(self) -> int: ...
+    @property
+    def sql(self) -> str: ...
+    @property
+    def bind_count(self) -> int: ...
+    @property
+    def params(self) -> list[tuple[str, str]]: ...
+    @property
+    def columns(self) -> list[tuple[str, str]]: ...
+
+@final
+class TntPushes:
+    def next(self) -> asyncio.Future[tuple[int, Any]]: ...
+
+@final
+class TntWatcher:
+    @property
+    def key(self) -> str: ...
+    def next(self) -> asyncio.Future[Any]: ...
+    def close(self) -> asyncio.Future[None]: ...
+
+@final
+class TntConn:
+    def ping(self, timeout: float | None = None) -> asyncio.Future[None]: ...
+    def select(
+        self,
+        space: str | int,
+        key: Any = None,
+        index: str | int | None = None,
+        iterator: str | int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        timeout: float | None = None,
+    ) -> asyncio.Future[list[Record]]: ...
+    def insert(
+        self,
+        space: str | int,
+        tuple: Sequence[Any],
+        replace: bool = False,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Record]: ...
+    def update(
+        self,
+        space: str | int,
+        key: Any,
+        ops: Sequence[Sequence[Any]],
+        index: str | int | None = None,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Record | None]: ...
+    def upsert(
+        self,
+        space: str | int,
+        tuple: Sequence[Any],
+        ops: Sequence[Sequence[Any]],
+        timeout: float | None = None,
+    ) -> asyncio.Future[None]: ...
+    def delete(
+        self,
+        space: str | int,
+        key: Any,
+        index: str | int | None = None,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Record | None]: ...
+    def call(
+        self,
+        function: str,
+        args: Sequence[Any] | None = None,
+        eval: bool = False,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Any]: ...
+    def call_pushes(
+        self,
+        function: str,
+        args: Sequence[Any] | None = None,
+        eval: bool = False,
+        timeout: float | None = None,
+    ) -> asyncio.Future[TntPushes]: ...
+    def query(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        shape: int = 0,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Any]: ...
+    def query_prepared(
+        self,
+        stmt: TntStmt,
+        args: Sequence[Any],
+        shape: int = 0,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Any]: ...
+    def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
+    def executemany(
+        self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
+    ) -> asyncio.Future[None]: ...
+    def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[TntStmt]: ...
+    def unprepare(self, stmt: TntStmt, timeout: float | None = None) -> asyncio.Future[None]: ...
+    def begin(
+        self,
+        isolation: str | None = None,
+        txn_timeout: float | None = None,
+        timeout: float | None = None,
+    ) -> asyncio.Future[None]: ...
+    def end(self, commit: bool, timeout: float | None = None) -> asyncio.Future[None]: ...
+    def watch(self, key: str) -> asyncio.Future[TntWatcher]: ...
+    def cursor_open(
+        self, stmt: Any, args: Sequence[Any], prefetch: int, timeout: float | None = None
+    ) -> asyncio.Future[tuple[str, tuple[list[Record], bool]]]: ...
+    def cursor_fetch(
+        self, stmt: Any, portal: str, count: int, timeout: float | None = None
+    ) -> asyncio.Future[tuple[list[Record], bool]]: ...
+    def cursor_close(self, portal: str) -> None: ...
+    def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
+    def terminate(self) -> None: ...
+    def is_closed(self) -> bool: ...
+    def is_connected(self) -> bool: ...
+    def reconnect_count(self) -> int: ...
+    def transaction_status(self) -> Literal["idle", "transaction"]: ...
+    def server_version(self) -> tuple[int, int, int]: ...
+    def features(self) -> list[int]: ...
+    def schema_version(self) -> int: ...
+    def spaces(self) -> dict[str, dict[str, Any]]: ...
+    def refresh_schema(self) -> asyncio.Future[None]: ...
+
+def tnt_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TntConn]: ...
 def set_error_factory(factory: Any) -> None: ...

@@ -213,14 +213,19 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     """Open a connection; the URL scheme picks the backend.
 
     ``postgresql://user:pw@host:5432/db?sslmode=verify-full`` (also ``postgres://``, or no
-    DSN at all to use keyword arguments and the ``PG*`` environment variables). See the
-    backend's ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`).
+    DSN at all to use keyword arguments and the ``PG*`` environment variables);
+    ``tarantool://user:pw@host:3301``. See the backend's ``connect`` for its keyword arguments
+    (:func:`ferrule.pg_connection.connect`, :func:`ferrule.tarantool_connection.connect`).
     """
     scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
     if scheme in ("postgresql", "postgres"):
         from ferrule import pg_connection
 
         return await pg_connection.connect(dsn, **kwargs)
+    if scheme == "tarantool":
+        from ferrule import tarantool_connection
+
+        return await tarantool_connection.connect(dsn, **kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 

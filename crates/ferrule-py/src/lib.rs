@@ -8,6 +8,7 @@ mod errors;
 mod pg;
 mod pytypes;
 mod record;
+mod tarantool;
 
 use pyo3::prelude::*;
 
@@ -21,7 +22,12 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pg::connection::PgStmt>()?;
     m.add_class::<pg::copy::PgCopyIn>()?;
     m.add_class::<pg::copy::PgCopyOut>()?;
+    m.add_class::<tarantool::connection::TntConn>()?;
+    m.add_class::<tarantool::connection::TntStmt>()?;
+    m.add_class::<tarantool::streams::TntPushes>()?;
+    m.add_class::<tarantool::streams::TntWatcher>()?;
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
+    m.add_function(wrap_pyfunction!(tarantool::connection::tnt_connect, m)?)?;
     m.add_function(wrap_pyfunction!(pg::connection::pg_connect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

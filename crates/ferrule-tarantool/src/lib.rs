@@ -1,0 +1,34 @@
+//! Tarantool backend of ferrule: IPROTO on `rmp`, driven by tokio.
+//!
+//! The protocol modules are sans IO (request encoding, response and extension decoding, the
+//! schema), each with golden-byte tests. A connection is one multiplexed socket: requests are
+//! tagged with a sync id and answered in any order, by a reader task; a writer task batches
+//! frames. The connection reconnects with backoff after a loss, never re-sending a request on
+//! its own (except one the server refused unexecuted for a stale schema).
+
+pub mod auth;
+pub mod config;
+pub mod conn;
+mod connect;
+pub mod consts;
+pub mod encode;
+pub mod error;
+pub mod ext;
+pub mod greeting;
+pub mod mp;
+pub mod ops;
+pub mod request;
+pub mod response;
+pub mod schema;
+mod session;
+pub mod sql;
+
+pub use config::{Endpoint, TntConfig};
+pub use conn::{CallCtl, TntConnection};
+pub use consts::Iterator;
+pub use ops::{SelectOpts, Tuples};
+pub use request::{Header, Request};
+pub use response::Response;
+pub use schema::{Field, Index, IndexRef, Schema, Space, SpaceRef};
+pub use session::{CallEvent, ServerInfo};
+pub use sql::{Column, PreparedInfo, SqlResult};

@@ -1,0 +1,276 @@
+//! One socket to the server: a writer task that batches frames into few writes, a reader task
+//! that splits replies into frames and hands each to the request with its sync id, in any
+//! order. A session never comes back: when its socket ends, every request waiting on it fails
+//! and the connection (conn.rs) opens a new session.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use ferrule_core::Error;
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::consts::{key, req};
+use crate::greeting::Greeting;
+use crate::mp::MpReader;
+use crate::response::{frame_length, Response};
+
+/// What a call with pushes receives: messages (IPROTO_CHUNK), then the final answer.
+#[derive(Debug)]
+pub enum CallEvent {
+    Push(Bytes),
+    Done(Result<Response, Error>),
+}
+
+pub(crate) enum Waiter {
+    Once(oneshot::Sender<Result<Response, Error>>),
+    Pushes(UnboundedSender<CallEvent>),
+}
+
+/// A watcher event (IPROTO_EVENT): the key and its value (MessagePack, None when unset).
+pub(crate) type EventSink = Arc<dyn Fn(&str, Option<Bytes>) + Send + Sync>;
+
+/// What the server said about itself during the handshake.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    pub greeting: Option<Greeting>,
+    /// IPROTO_ID answer: protocol version and features (0 and empty before 2.10).
+    pub protocol_version: u64,
+    pub features: Vec<u64>,
+}
+
+impl ServerInfo {
+    pub fn has_feature(&self, f: u64) -> bool {
+        self.features.contains(&f)
+    }
+}
+
+pub(crate) struct Session {
+    tx: UnboundedSender<Vec<u8>>,
+    pending: Mutex<HashMap<u64, Waiter>>,
+    closed: AtomicBool,
+    reason: Mutex<Option<Error>>,
+    /// Cancelled when the socket is gone, for whoever supervises reconnection.
+    pub dead: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Highest schema version seen in any reply (shared with the connection).
+    pub seen_schema: Arc<AtomicU64>,
+    events: Option<EventSink>,
+    pub info: Mutex<ServerInfo>,
+}
+
+impl Session {
+    pub fn start<R, W>(
+        r: R,
+        w: W,
+        leftover: BytesMut,
+        seen_schema: Arc<AtomicU64>,
+        events: Option<EventSink>,
+    ) -> Arc<Session>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = unbounded_channel();
+        let s = Arc::new(Session {
+            tx,
+            pending: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+            reason: Mutex::new(None),
+            dead: CancellationToken::new(),
+            tasks: Mutex::new(Vec::new()),
+            seen_schema,
+            events,
+            info: Mutex::new(ServerInfo::default()),
+        });
+        let reader = tokio::spawn(reader_task(s.clone(), r, leftover));
+        let writer = tokio::spawn(writer_task(s.clone(), rx, w));
+        s.tasks.lock().extend([reader, writer]);
+        s
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub fn reason(&self) -> Error {
+        self.reason
+            .lock()
+            .clone()
+            .unwrap_or_else(|| Error::connection_lost("connection lost"))
+    }
+
+    /// Registers `sync` and queues its frame. The waiter is in place before the frame can
+    /// reach the server, so no answer can arrive unclaimed.
+    pub fn send(&self, sync: u64, frame: Vec<u8>, waiter: Option<Waiter>) -> Result<(), Error> {
+        if let Some(w) = waiter {
+            self.pending.lock().insert(sync, w);
+        }
+        if self.is_closed() || self.tx.send(frame).is_err() {
+            self.pending.lock().remove(&sync);
+            return Err(self.reason());
+        }
+        Ok(())
+    }
+
+    /// Forgets a request whose caller stopped waiting (timeout, cancellation); a late answer
+    /// is dropped by the reader.
+    pub fn forget(&self, sync: u64) {
+        self.pending.lock().remove(&sync);
+    }
+
+    /// Ends the session: tasks stop and every waiting request fails with `reason`.
+    pub fn shutdown(&self, reason: Error) {
+        {
+            let mut slot = self.reason.lock();
+            if slot.is_none() {
+                *slot = Some(reason);
+            }
+        }
+        self.closed.store(true, Ordering::Release);
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        self.fail_pending();
+        self.dead.cancel();
+    }
+
+    fn fail_pending(&self) {
+        let reason = self.reason();
+        let waiters: Vec<Waiter> = self.pending.lock().drain().map(|(_, w)| w).collect();
+        for w in waiters {
+            match w {
+                Waiter::Once(tx) => {
+                    let _ = tx.send(Err(reason.clone()));
+                }
+                Waiter::Pushes(tx) => {
+                    let _ = tx.send(CallEvent::Done(Err(reason.clone())));
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, resp: Response) -> Result<(), Error> {
+        let latest = resp.schema_version.unwrap_or(0);
+        if latest > self.seen_schema.load(Ordering::Relaxed) {
+            self.seen_schema.fetch_max(latest, Ordering::AcqRel);
+        }
+        if resp.code == req::EVENT {
+            return self.event(&resp);
+        }
+        if resp.is_chunk() {
+            let pending = self.pending.lock();
+            if let Some(Waiter::Pushes(tx)) = pending.get(&resp.sync) {
+                let _ = tx.send(CallEvent::Push(resp.data()?));
+            }
+            return Ok(());
+        }
+        let waiter = self.pending.lock().remove(&resp.sync);
+        match waiter {
+            Some(Waiter::Once(tx)) => {
+                let _ = tx.send(Ok(resp));
+            }
+            Some(Waiter::Pushes(tx)) => {
+                let _ = tx.send(CallEvent::Done(Ok(resp)));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn event(&self, resp: &Response) -> Result<(), Error> {
+        let Some(raw_key) = resp.field(key::EVENT_KEY)? else {
+            return Err(Error::protocol("an event without a key"));
+        };
+        let name = MpReader::new(&raw_key).read_str()?.to_owned();
+        let data = resp.field(key::EVENT_DATA)?;
+        if let Some(sink) = &self.events {
+            sink(&name, data);
+        }
+        Ok(())
+    }
+}
+
+/// Largest read-ahead reserved at once: a frame that claims more grows the buffer only as its
+/// bytes actually arrive.
+const READ_CHUNK: usize = 64 * 1024;
+
+async fn reader_task<R: AsyncRead + Unpin>(s: Arc<Session>, mut r: R, mut buf: BytesMut) {
+    let reason = loop {
+        if let Err(e) = drain_frames(&s, &mut buf) {
+            break e;
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(READ_CHUNK);
+        }
+        match r.read_buf(&mut buf).await {
+            Ok(0) => break Error::connection_lost("the server closed the connection"),
+            Ok(_) => {}
+            Err(e) => break Error::connection_lost(format!("connection lost: {e}")),
+        }
+    };
+    let reason = if reason.kind == ferrule_core::ErrorKind::Protocol {
+        reason
+    } else {
+        Error::connection_lost(format!(
+            "{}; requests in flight may or may not have been executed and are not re-sent",
+            reason.message
+        ))
+    };
+    s.shutdown(reason);
+}
+
+fn drain_frames(s: &Session, buf: &mut BytesMut) -> Result<(), Error> {
+    while let Some((prefix, len)) = frame_length(buf)? {
+        if buf.len() < prefix + len {
+            let missing = prefix + len - buf.len();
+            if buf.capacity() - buf.len() < missing {
+                buf.reserve(missing.min(READ_CHUNK));
+            }
+            return Ok(());
+        }
+        buf.advance(prefix);
+        let payload = buf.split_to(len).freeze();
+        s.dispatch(Response::parse(payload)?)?;
+    }
+    Ok(())
+}
+
+async fn writer_task<W: AsyncWrite + Unpin>(
+    s: Arc<Session>,
+    mut rx: UnboundedReceiver<Vec<u8>>,
+    mut w: W,
+) {
+    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    while let Some(first) = rx.recv().await {
+        if out.is_empty() && first.len() >= 16 * 1024 {
+            out = first;
+        } else {
+            out.extend_from_slice(&first);
+        }
+        while out.len() < 1 << 18 {
+            match rx.try_recv() {
+                Ok(frame) => out.extend_from_slice(&frame),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = w.write_all(&out).await {
+            s.shutdown(Error::connection_lost(format!(
+                "connection lost while sending: {e}; requests in flight may or may not have \
+                 been executed and are not re-sent"
+            )));
+            return;
+        }
+        out.clear();
+        if out.capacity() > 1 << 20 {
+            out = Vec::with_capacity(16 * 1024);
+        }
+    }
+    let _ = w.shutdown().await;
+}
