@@ -3,8 +3,8 @@
 Usage (from anywhere): .venv/bin/python tools/run_pytest.py [pytest arguments...]
 
 Extra arguments go to both runs. Test paths among them narrow the first run to those paths
-and the uvloop run to those under the backend suites. Exits non-zero when either run fails; "no tests
-collected" (pytest exit 5) fails the first run only when CI=true.
+and the uvloop run to those under the backend suites. Exits non-zero when either run
+fails; "no tests collected" (pytest exit 5) fails the first run only when CI=true.
 """
 
 from __future__ import annotations
