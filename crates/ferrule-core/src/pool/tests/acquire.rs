@@ -154,7 +154,9 @@ async fn acquire_timeout_holds_in_real_time() {
         let waited = start.elapsed();
         assert_eq!(err.kind, ErrorKind::PoolTimeout);
         assert!(waited >= Duration::from_millis(200), "{waited:?}");
-        assert!(waited < Duration::from_millis(250), "{waited:?}");
+        // Exactness is proven with paused time above; in real time a shared, loaded machine
+        // may delay the timer's wake-up, so the upper bound only catches gross errors.
+        assert!(waited < Duration::from_millis(600), "{waited:?}");
     }
 }
 
