@@ -111,6 +111,13 @@ class PgConn:
         self, sql: str, args: Sequence[Any], timeout: float | None = None
     ) -> asyncio.Future[PgCopyOut]: ...
     def set_event_callback(self, callback: Any) -> None: ...
+    def pipeline(
+        self,
+        items: Iterable[tuple[str, Sequence[Any]]],
+        atomic: bool = False,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+    ) -> asyncio.Future[list[Any]]: ...
 
 @final
 class PgCopyIn:

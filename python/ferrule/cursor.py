@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
+from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
     from ferrule._ferrule import PgStmt, Record
@@ -132,3 +133,115 @@ class _Buffered(Cursor):
         if len(out) < n:
             out.extend(await super().fetch(n - len(out), timeout=timeout))
         return out
+
+
+def _count(n: int) -> int:
+    # FETCH/MOVE take no parameters: the count is checked to be a plain int before it is
+    # written into the command, so nothing but digits can reach the SQL text.
+    if type(n) is not int or not -(2**62) <= n <= 2**62:
+        raise InterfaceError(f"a row count must be an int, not {n!r}")
+    return n
+
+
+class ScrollCursor:
+    """A scrollable cursor: move and fetch in any direction. Lives until the transaction
+    ends or :meth:`close`."""
+
+    __slots__ = ("_conn", "_name", "_timeout")
+
+    def __init__(self, conn: Connection, name: str, timeout: float | None) -> None:
+        self._conn = conn
+        self._name = name
+        self._timeout = timeout
+
+    async def _fetch(self, how: str) -> list[Record]:
+        return await self._conn.fetch(f'FETCH {how} FROM "{self._name}"', timeout=self._timeout)
+
+    async def _one(self, how: str) -> Record | None:
+        rows = await self._fetch(how)
+        return rows[0] if rows else None
+
+    async def fetch(self, n: int) -> list[Record]:
+        """The next ``n`` rows."""
+        return await self._fetch(f"FORWARD {_count(n)}")
+
+    async def fetch_backward(self, n: int) -> list[Record]:
+        """The ``n`` rows before the current position, nearest first."""
+        return await self._fetch(f"BACKWARD {_count(n)}")
+
+    async def fetchrow(self) -> Record | None:
+        return await self._one("NEXT")
+
+    async def next(self) -> Record | None:
+        return await self._one("NEXT")
+
+    async def prior(self) -> Record | None:
+        return await self._one("PRIOR")
+
+    async def first(self) -> Record | None:
+        return await self._one("FIRST")
+
+    async def last(self) -> Record | None:
+        return await self._one("LAST")
+
+    async def absolute(self, n: int) -> Record | None:
+        """The row at position ``n`` (1 is the first, -1 the last)."""
+        return await self._one(f"ABSOLUTE {_count(n)}")
+
+    async def relative(self, n: int) -> Record | None:
+        """The row ``n`` rows away from the current position."""
+        return await self._one(f"RELATIVE {_count(n)}")
+
+    async def forward(self, n: int) -> int:
+        """Move ``n`` rows forward without fetching them; returns how many were skipped."""
+        status = await self._conn.execute(f'MOVE FORWARD {_count(n)} IN "{self._name}"')
+        return int(status.split()[-1])
+
+    async def backward(self, n: int) -> int:
+        """Move ``n`` rows backward; returns how many were skipped."""
+        status = await self._conn.execute(f'MOVE BACKWARD {_count(n)} IN "{self._name}"')
+        return int(status.split()[-1])
+
+    async def close(self) -> None:
+        if not self._conn.is_closed() and self._conn.is_in_transaction():
+            await self._conn.execute(f'CLOSE "{self._name}"')
+
+
+class ScrollCursorFactory:
+    """What ``scroll_cursor`` returns: ``await`` it or use it with ``async with``."""
+
+    _seq = 0
+
+    def __init__(
+        self, conn: Connection, query: str, args: Sequence[Any], timeout: float | None
+    ) -> None:
+        self._conn = conn
+        self._query = query
+        self._args = args
+        self._timeout = timeout
+        self._cursor: ScrollCursor | None = None
+
+    async def _open(self) -> ScrollCursor:
+        if not self._conn.is_in_transaction():
+            raise InterfaceError(
+                "a scrollable cursor needs a transaction: use it inside "
+                "`async with conn.transaction()`"
+            )
+        ScrollCursorFactory._seq += 1
+        name = f"ferrule_scroll_{ScrollCursorFactory._seq}"
+        # The query's arguments are bound: DECLARE takes parameters like the query itself.
+        await self._conn.execute(
+            f'DECLARE "{name}" SCROLL CURSOR FOR {self._query}', *self._args, timeout=self._timeout
+        )
+        return ScrollCursor(self._conn, name, self._timeout)
+
+    def __await__(self) -> Generator[Any, None, ScrollCursor]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> ScrollCursor:
+        self._cursor = await self._open()
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()

@@ -10,6 +10,7 @@ from typing import Any
 from ferrule import _bridge, _pgcopy, _pgdsn
 from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
+from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
 
 
@@ -23,6 +24,35 @@ class PgConnection(Connection):
         self._listeners: dict[str, list[Callable[..., Any]]] | None = None
         self._log_listeners: list[Callable[..., Any]] = []
         self._termination_listeners: list[Callable[..., Any]] = []
+
+    async def pipeline(
+        self,
+        queries: Iterable[tuple[str, Sequence[Any]] | str],
+        *,
+        atomic: bool = False,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+    ) -> list[Any]:
+        """Send every query before reading any result; return each one's rows in order.
+
+        ``queries`` holds ``(query, args)`` pairs (or bare query strings). Each statement runs
+        as it would alone: outside a transaction a failure affects only that statement and
+        raises once all have run (or, with ``return_exceptions=True``, takes its place in the
+        result list). Inside a transaction a failure aborts the transaction, so the later
+        statements fail too. ``atomic=True`` runs the batch as one implicit transaction: all
+        statements take effect or none, and the first error is raised.
+        """
+        items = [(q, ()) if isinstance(q, str) else (q[0], tuple(q[1])) for q in queries]
+        fut = self._impl.pipeline(items, atomic, return_exceptions, self._timeout(timeout))
+        result: list[Any] = await _bridge.wait(self._bridge, fut)
+        return result
+
+    def scroll_cursor(
+        self, query: str, *args: Any, timeout: float | None = None
+    ) -> ScrollCursorFactory:
+        """A scrollable server-side cursor (``DECLARE ... SCROLL CURSOR``), inside a
+        transaction: ``async with conn.scroll_cursor(q) as cur: await cur.last()``."""
+        return ScrollCursorFactory(self, query, args, self._timeout(timeout))
 
     # COPY ------------------------------------------------------------------------------------
 

@@ -451,6 +451,17 @@ impl PgConnection {
                 self.query_prepared(&stmt, params, opts.max_rows, sink, ctl)
                     .await
             }
+            Err(mut e) if is_stale_statement(&e) => {
+                // Inside a transaction a retry would see the same schema: drop the statement
+                // so the next attempt parses again, and say what to do.
+                drop(self.shared.cache.lock().remove(sql));
+                e.message = format!(
+                    "{}: the schema changed under a cached statement inside this transaction; \
+                     roll back and run the query again",
+                    e.message
+                );
+                Err(e)
+            }
             other => other,
         }
     }
@@ -475,6 +486,79 @@ impl PgConnection {
             status: resp.tags.into_iter().last().unwrap_or_default(),
             suspended: resp.suspended,
         })
+    }
+
+    /// Sends every statement before reading any result and returns each one's result in
+    /// order. `atomic`: one Sync for all, so they commit together or not at all (the first
+    /// error ends the batch); otherwise each statement is independent and has its own result
+    /// or error.
+    pub async fn pipeline(
+        &self,
+        items: &[(String, Vec<Value>)],
+        atomic: bool,
+        ctl: &CallCtl,
+    ) -> Result<Vec<Result<QueryResult, Error>>, Error> {
+        let mut stmts = Vec::with_capacity(items.len());
+        for (i, (sql, params)) in items.iter().enumerate() {
+            let stmt = self.prepare(sql, ctl).await.map_err(|e| at_item(e, i))?;
+            check_arity(&stmt, params.len()).map_err(|e| at_item(e, i))?;
+            stmts.push(stmt);
+        }
+        if atomic {
+            let mut buf = BytesMut::new();
+            for (i, (stmt, (_, params))) in stmts.iter().zip(items).enumerate() {
+                self.bind_execute(stmt, params, "", 0, &mut buf)
+                    .map_err(|e| at_item(e, i))?;
+            }
+            frontend::sync(&mut buf);
+            let mut resp = self.roundtrip(buf, false, ctl).await?;
+            let mut out = Vec::with_capacity(stmts.len());
+            let mut start = 0;
+            let mut tags = resp.tags.drain(..);
+            for (stmt, end) in stmts.iter().zip(resp.ends.iter().copied()) {
+                out.push(Ok(QueryResult {
+                    statement: stmt.clone(),
+                    rows: resp.rows[start..end].to_vec(),
+                    status: tags.next().unwrap_or_default(),
+                    suspended: false,
+                }));
+                start = end;
+            }
+            return Ok(out);
+        }
+        let mut waits = Vec::with_capacity(stmts.len());
+        for (i, (stmt, (_, params))) in stmts.iter().zip(items).enumerate() {
+            let mut buf = BytesMut::new();
+            self.bind_execute(stmt, params, "", 0, &mut buf)
+                .map_err(|e| at_item(e, i))?;
+            frontend::sync(&mut buf);
+            let state = Arc::new(ReqState::default());
+            let (reply, rx) = oneshot::channel();
+            let request = Request {
+                buf,
+                state: state.clone(),
+                reply,
+                discard_rows: false,
+                sink: None,
+                copy: CopyMode::Refuse,
+            };
+            self.submit(Command::Request(request))?;
+            waits.push((state, rx));
+        }
+        let mut out = Vec::with_capacity(waits.len());
+        for (stmt, (state, rx)) in stmts.iter().zip(waits) {
+            out.push(
+                self.await_reply(state, rx, ctl)
+                    .await
+                    .map(|resp| QueryResult {
+                        statement: stmt.clone(),
+                        rows: resp.rows,
+                        status: resp.tags.into_iter().last().unwrap_or_default(),
+                        suspended: false,
+                    }),
+            );
+        }
+        Ok(out)
     }
 
     /// Runs `sql` (possibly several statements) with the simple protocol; returns the last
@@ -776,6 +860,11 @@ fn check_arity(stmt: &Statement, given: usize) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+fn at_item(mut e: Error, item: usize) -> Error {
+    e.message = format!("statement {item}: {}", e.message);
+    e
 }
 
 fn at_row(mut e: Error, row: usize) -> Error {

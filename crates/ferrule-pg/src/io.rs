@@ -318,6 +318,7 @@ impl Reader {
             }
             Message::CommandComplete(body) => {
                 resp.tags.push(body.tag().map_err(proto)?.to_owned());
+                resp.ends.push(resp.rows.len());
             }
             Message::PortalSuspended => resp.suspended = true,
             Message::ErrorResponse(body) => {

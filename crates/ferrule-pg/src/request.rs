@@ -95,6 +95,8 @@ pub struct Response {
     pub columns: Option<Vec<Column>>,
     pub rows: Vec<DataRowBody>,
     pub tags: Vec<String>,
+    /// `rows.len()` when each statement of a multi-statement request ended.
+    pub ends: Vec<usize>,
     /// The portal has more rows (Execute with a row limit stopped early).
     pub suspended: bool,
     pub error: Option<Error>,

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{from_dict, seconds};
 use super::copy::{OpenedIn, OpenedOut};
-use super::results::{Codecs, Rows, Shape};
+use super::results::{Codecs, PipelineResults, Rows, Shape};
 use crate::bridge::{Bridge, Completer, Deliver, Text, Unit};
 use crate::convert::to_values;
 use crate::errors::to_pyerr;
@@ -411,6 +411,44 @@ impl PgConn {
 
     fn clear_statement_cache(&self) {
         self.conn.clear_statement_cache();
+    }
+
+    /// Sends all `(sql, args)` items before reading any result; resolves to a list of
+    /// record lists in order (see `PgConnection::pipeline` for the error semantics).
+    #[pyo3(signature = (items, atomic=false, return_exceptions=false, timeout=None))]
+    fn pipeline<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyAny>,
+        atomic: bool,
+        return_exceptions: bool,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut batch = Vec::new();
+        for (i, item) in items.try_iter()?.enumerate() {
+            let item = item?;
+            let (sql, args): (String, Bound<'py, PyAny>) = item.extract().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(format!(
+                    "pipeline item {i} must be a (query, args) pair"
+                ))
+            })?;
+            let values = to_values(&args, "$").map_err(|e| {
+                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                pyo3::exceptions::PyTypeError::new_err(format!("statement {i}: {msg}"))
+            })?;
+            batch.push((sql, values));
+        }
+        let (ctl, token) = ctl(timeout)?;
+        let conn = self.conn.clone();
+        let codecs = self.codecs();
+        self.submit(py, Some(token), async move {
+            let results = conn.pipeline(&batch, atomic, &ctl).await?;
+            Ok(PipelineResults {
+                results,
+                return_exceptions,
+                codecs,
+            })
+        })
     }
 
     /// Starts a `COPY ... FROM STDIN` statement; resolves to a `PgCopyIn`.

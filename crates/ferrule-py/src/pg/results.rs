@@ -167,3 +167,30 @@ impl Deliver for Rows {
         }
     }
 }
+
+/// The results of a pipeline, each a list of records or (with `return_exceptions`) the
+/// exception of a statement that failed.
+pub struct PipelineResults {
+    pub results: Vec<Result<QueryResult, ferrule_core::Error>>,
+    pub return_exceptions: bool,
+    pub codecs: Option<Codecs>,
+}
+
+impl Deliver for PipelineResults {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let out = PyList::empty(py);
+        for result in &self.results {
+            match result {
+                Ok(r) => out.append(records(py, r, self.codecs.as_ref())?)?,
+                Err(e) => {
+                    let err = crate::errors::to_pyerr(py, e, "postgresql");
+                    if !self.return_exceptions {
+                        return Err(err);
+                    }
+                    out.append(err.into_value(py))?;
+                }
+            }
+        }
+        Ok(out.into_any().unbind())
+    }
+}
