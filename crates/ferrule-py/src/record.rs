@@ -45,10 +45,14 @@ pub struct Record {
     values: Box<[Py<PyAny>]>,
 }
 
-/// Values whose type takes part in garbage collection, and so could close a cycle.
+/// Values the garbage collector tracks, and which so could close a cycle; atomic values
+/// (and containers CPython or ferrule untracked, like atomic tuples and UUIDs) are not.
 fn is_container(obj: &Bound<'_, PyAny>) -> bool {
-    // SAFETY: reading the type flags of a live object.
-    unsafe { ffi::PyType_IS_GC(ffi::Py_TYPE(obj.as_ptr())) != 0 }
+    // SAFETY: reading the type flags and GC state of a live object.
+    unsafe {
+        ffi::PyType_IS_GC(ffi::Py_TYPE(obj.as_ptr())) != 0
+            && ffi::PyObject_GC_IsTracked(obj.as_ptr()) != 0
+    }
 }
 
 impl Record {

@@ -287,11 +287,8 @@ fn interval(py: Python<'_>, b: &[u8]) -> PyResult<Obj> {
 }
 
 fn uuid(py: Python<'_>, b: &[u8]) -> PyResult<Obj> {
-    if b.len() != 16 {
-        return Err(bad("uuid"));
-    }
-    let bytes = PyBytes::new(py, b);
-    Ok(pytypes::uuid(py)?.call1((py.None(), bytes))?.unbind())
+    let bytes: [u8; 16] = b.try_into().map_err(|_| bad("uuid"))?;
+    pytypes::new_uuid(py, u128::from_be_bytes(bytes))
 }
 
 fn inet(py: Python<'_>, b: &[u8]) -> PyResult<Obj> {
