@@ -133,7 +133,12 @@ class TdsConnection:
                 severity=11,
             )
         if error is not None or database is None:
+            assert error is not None
             writer.add(tk.error(error.number, error.state, error.severity, error.message))
+            if error.number == 4060:
+                # SQL Server follows the database error with the login failure itself.
+                failed = login_failed(user)
+                writer.add(tk.error(failed.number, failed.state, failed.severity, failed.message))
             writer.add(tk.done(tk.DONE, tk.DONE_ERROR))
             await writer.finish()
             return False

@@ -192,7 +192,8 @@ async def call(session: SqlSession, name: str, args: list[Arg]) -> CallResult:
     if key == "sp_executesql":
         stmt = _text(args[0] if args else None, "@statement")
         declarations = str(args[1].value or "") if len(args) > 1 else ""
-        return await execute_sql(session, args[2:], stmt, declarations)
+        result = await execute_sql(session, args[2:], stmt, declarations)
+        return CallResult(result.status, {k + 2: v for k, v in result.outputs.items()})
     if key in ("sp_prepare", "sp_prepexec"):
         if len(args) < 3:
             raise SqlError(

@@ -105,7 +105,10 @@ class TlsStream:
     async def read_exactly(self, n: int) -> bytes:
         while len(self._plain) < n:
             try:
-                self._plain += self.tls.read(READ_CHUNK)
+                chunk = self.tls.read(READ_CHUNK)
+                if not chunk:
+                    raise ConnectionClosed("client closed the TLS session")
+                self._plain += chunk
                 continue
             except ssl.SSLWantReadError:
                 pass

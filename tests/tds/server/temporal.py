@@ -96,10 +96,16 @@ def _carry(date: dt.date, ticks: int) -> tuple[dt.date, int]:
     return date + dt.timedelta(days=days), ticks
 
 
-def datetime_ticks(ticks: int) -> int:
-    """Ticks rounded to datetime's 1/300 s resolution, as 100 ns ticks."""
-    three_hundredths = (ticks * 300 + TICKS_PER_SECOND // 2) // TICKS_PER_SECOND
-    return three_hundredths * TICKS_PER_SECOND // 300
+def three_hundredths(ticks: int) -> int:
+    """Ticks rounded to datetime's resolution, 1/300 s."""
+    return (ticks * 300 + TICKS_PER_SECOND // 2) // TICKS_PER_SECOND
+
+
+def _datetime_clock(units: int) -> str:
+    """A datetime's time of day (in 1/300 s) as SQL Server shows it: milliseconds, rounded."""
+    seconds, rest = divmod(units, 300)
+    millis = (rest * 1000 + 150) // 300
+    return f"{_clock(seconds * TICKS_PER_SECOND, 0)}.{millis:03d}"
 
 
 def canonical_text(value: Temporal, type_name: str, scale: int = 7) -> str:
@@ -112,8 +118,8 @@ def canonical_text(value: Temporal, type_name: str, scale: int = 7) -> str:
     if type_name == "time":
         return _clock(round_ticks(value.ticks, scale) % TICKS_PER_DAY, scale)
     if type_name == "datetime":
-        date, ticks = _carry(date, datetime_ticks(value.ticks))
-        return f"{date.isoformat()} {_clock(ticks, 7)[:12]}"
+        days, units = divmod(three_hundredths(value.ticks), 86_400 * 300)
+        return f"{(date + dt.timedelta(days=days)).isoformat()} {_datetime_clock(units)}"
     if type_name == "smalldatetime":
         minute = 60 * TICKS_PER_SECOND
         date, ticks = _carry(date, (value.ticks + minute // 2) // minute * minute)
@@ -150,10 +156,9 @@ def decode_time(raw: bytes, scale: int) -> int:
 
 
 def encode_datetime(date: dt.date, ticks: int) -> bytes:
-    date, ticks = _carry(date, datetime_ticks(ticks))
-    days = (date - DATETIME_EPOCH).days
-    three_hundredths = ticks * 300 // TICKS_PER_SECOND
-    return days.to_bytes(4, "little", signed=True) + three_hundredths.to_bytes(4, "little")
+    extra_days, units = divmod(three_hundredths(ticks), 86_400 * 300)
+    days = (date - DATETIME_EPOCH).days + extra_days
+    return days.to_bytes(4, "little", signed=True) + units.to_bytes(4, "little")
 
 
 def decode_datetime(raw: bytes) -> tuple[dt.date, int]:
