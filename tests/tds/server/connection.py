@@ -241,8 +241,8 @@ class TdsConnection:
         self.busy = True
         try:
             if message.reset_connection:
+                responder.token(tk.envchange_bytes(tk.ENV_RESET_ACK, b"", b""))
                 session.reset()
-                responder.token(tk.envchange_text(tk.ENV_RESET_ACK, "", ""))
             self.task = asyncio.create_task(self.execute(message))
             await asyncio.wait([self.task])
             if not self.task.cancelled() and self.task.exception() is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,12 @@ class LoopSignal(Exception):
 
 class BatchAborted(Exception):
     """A batch-aborting error was reported; the rest of the batch does not run."""
+
+
+@functools.lru_cache(maxsize=512)
+def parse_text(text: str) -> list[Any]:
+    """A batch's statements (cached: nodes are never changed once parsed)."""
+    return parse_batch(tokenize(text))
 
 
 class SqlSession(transactions.TransactionState):
@@ -117,7 +124,7 @@ class SqlSession(transactions.TransactionState):
 
     def reset(self) -> None:
         """RESETCONNECTION: roll back, forget variables, options and prepared statements."""
-        self.rollback_silently()
+        self.rollback_silently(notify=True)
         self.nocount = False
         self.xact_abort = False
         self.lock_timeout_ms = -1
@@ -226,7 +233,7 @@ class SqlSession(transactions.TransactionState):
 
     async def run_batch(self, text: str, variables: dict[str, Variable] | None = None) -> None:
         try:
-            nodes = parse_batch(tokenize(text))
+            nodes = parse_text(text)
         except (LexError, ParseError) as exc:
             number = getattr(exc, "number", 102)
             self.out.error(syntax_error(str(exc), number))

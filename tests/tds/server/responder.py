@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import tokens as tk
+from .encoders import row_encoder
 from .errors import SqlError
 from .packets import ResponseWriter
 
@@ -59,9 +60,11 @@ class Responder:
         self._emit(tk.colmetadata(columns))
         if order:
             self.writer.add(tk.order(order))
+        encode = row_encoder([c.type for c in columns])
+        add = self.writer.add
         count = 0
         for values in rows:
-            self.writer.add(tk.row(columns, values))
+            add(encode(values))
             count += 1
             if count % _ROWS_PER_FLUSH == 0:
                 await self.writer.flush_full()

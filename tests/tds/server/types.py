@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -92,6 +93,7 @@ class SqlType:
         return self.name
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_type(text: str, *, default_length: int = 1) -> SqlType:
     """`nvarchar(50)`, `decimal(10, 2)`, `varbinary(max)`, `float(24)`, `datetime2(3)`, ...
 
