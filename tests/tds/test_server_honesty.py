@@ -531,3 +531,33 @@ def test_tsql_messages_reach_the_client(connect: Any, client: Client) -> None:
     conn.query("PRINT N'hello from print'")
     if isinstance(conn, TsqlConnection):
         assert "hello from print" in conn.messages
+
+
+def test_multiple_result_sets(connect: Any, client: Client) -> None:
+    conn = connect()
+    if not isinstance(conn, PytdsConnection):
+        pytest.skip("python-tds shows every result set of a batch; the others keep the last")
+    sets = conn.result_sets("SELECT 1 AS a; SELECT N'b' AS b UNION ALL SELECT N'c'; SELECT 3")
+    assert sets == [[(1,)], [("b",), ("c",)], [(3,)]]
+
+
+def test_bulk_load(server: TdsServer, client: Client, connect: Any) -> None:
+    if client.name != "python-tds":
+        pytest.skip("python-tds is the client here whose bulk copy speaks INSERT BULK")
+    conn = connect()
+    assert isinstance(conn, PytdsConnection)
+    table = _unique("bulk")
+    conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, name nvarchar(20), "
+                 "price decimal(10,2), at datetime2(3), note varchar(max))")  # fmt: skip
+    rows = [
+        (i, f"name {i}", Decimal(i) / 4, dt.datetime(2024, 1, 1, 0, 0, i % 60), "n" * i)
+        for i in range(1, 2001)
+    ]  # fmt: skip
+    rows.append((9999, None, None, None, None))
+    # python-tds sends every column as nvarchar(4000); the server converts to the column types.
+    text_rows = [tuple(None if v is None else str(v) for v in row) for row in rows]
+    cursor = conn.conn.cursor()
+    cursor.copy_to(table_or_view=table, data=text_rows, keep_nulls=True)
+    assert conn.query(f"SELECT COUNT(*) AS n FROM {table}") == [(2001,)]
+    back = conn.query(f"SELECT id, name, price, at, note FROM {table} ORDER BY id")
+    assert back == [tuple(r) for r in rows]

@@ -188,3 +188,34 @@ def test_deadlock_hook_rolls_back(client: RawClient) -> None:
     assert response.rows == []
     assert any(kind == tk.ENV_ROLLBACK_TRAN for kind, _n, _o in response.of("envchange"))
     assert client.batch(f"SELECT COUNT(*) AS n FROM {table}").rows == [[0]]
+
+
+def test_system_views_and_kill(server: TdsServer, client: RawClient) -> None:
+    victim = RawClient(server.host, server.port)
+    victim.login(server.user, server.password, server.database)
+    (victim_spid,) = victim.batch("SELECT @@SPID AS spid").rows[0]
+    sessions = client.batch("SELECT session_id FROM sys.dm_exec_sessions").rows
+    assert [victim_spid] in sessions
+    (encrypt,) = client.batch("SELECT encrypt_option FROM sys.dm_exec_connections "
+                              "WHERE session_id = @@SPID").rows[0]  # fmt: skip
+    assert encrypt == "FALSE"
+    victim.send_batch("WAITFOR DELAY '00:00:10'")
+    time.sleep(0.2)
+    running = client.batch("SELECT session_id, command FROM sys.dm_exec_requests").rows
+    assert [victim_spid, "WAITFOR"] in running
+    assert client.batch(f"KILL {victim_spid}").errors == []
+    with pytest.raises(ConnectionError):
+        victim.response()
+    victim.close()
+    sessions = client.batch("SELECT session_id FROM sys.dm_exec_sessions").rows
+    assert [victim_spid] not in sessions
+    assert client.batch(f"KILL {victim_spid}").errors[0][0] == 6106
+
+
+def test_server_properties(client: RawClient) -> None:
+    rows = client.batch(
+        "SELECT SERVERPROPERTY('ProductVersion') AS v, "
+        "SERVERPROPERTY('EngineEdition') AS e, @@VERSION AS full_version"
+    ).rows
+    assert rows[0][:2] == ["16.0.1000.6", 3]
+    assert rows[0][2].startswith("Microsoft SQL Server 2022")

@@ -92,7 +92,11 @@ async def load(session: SqlSession, payload: bytes) -> None:
         )
     columns, rows = _parse_load(payload)
     declared = {name.lower(): sql_type for name, sql_type in target.columns}
-    types = [declared.get(name.lower(), wt.sql) for name, wt in columns]
+    # Values convert to the table's own column types, as SQL Server converts them.
+    types = [
+        session.table_column_type(target.table, name) or declared.get(name.lower(), wt.sql)
+        for name, wt in columns
+    ]
     names = ", ".join('"' + name.replace('"', '""') + '"' for name, _ in columns)
     marks = ", ".join(f"@c{i}" for i in range(len(columns)))
     sql = f'INSERT INTO "{target.table}" ({names}) VALUES ({marks})'

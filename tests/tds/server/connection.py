@@ -36,6 +36,7 @@ from .prelogin import TlsScope
 from .responder import Responder
 from .rpc import skip_all_headers
 from .streams import ConnectionClosed, PlainStream, TlsStream
+from .sysviews import SessionInfo
 from .types import COLLATION
 from .wire import ProtocolError, Reader
 
@@ -62,6 +63,7 @@ class TdsConnection:
         self.session: SqlSession | None = None
         self.attention = False
         self.busy = False
+        self.closed = False
         self.task: asyncio.Task[None] | None = None
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue()
 
@@ -74,10 +76,15 @@ class TdsConnection:
         except ProtocolError as exc:
             log.warning("spid %d: protocol error: %s", self.spid, exc)
         finally:
+            self.state.sessions.pop(self.spid, None)
             if self.session is not None:
                 self.session.rollback_silently()
                 self.session.close()
             self.writer.close()
+
+    def kill(self) -> None:
+        """Cut the connection now (KILL from another session)."""
+        self.writer.transport.abort()
 
     # -- handshake -----------------------------------------------------------------------------
 
@@ -145,6 +152,10 @@ class TdsConnection:
         if login.packet_size:
             self.packet_size = min(max(login.packet_size, MIN_PACKET_SIZE), MAX_PACKET_SIZE)
         self.session = SqlSession(self.state, database, user, self.spid)
+        self.state.sessions[self.spid] = SessionInfo(
+            self.spid, user, login.hostname, login.app_name,
+            encrypted=isinstance(self.stream, TlsStream), kill=self.kill,
+        )  # fmt: skip
         writer.add(tk.envchange_text(tk.ENV_DATABASE, database.name, "master"))
         writer.add(tk.info(5701, 2, 0, f"Changed database context to '{database.name}'."))
         writer.add(tk.envchange_bytes(tk.ENV_COLLATION, COLLATION, b""))
@@ -208,6 +219,7 @@ class TdsConnection:
             reader.cancel()
             if self.task is not None:
                 self.task.cancel()
+                await asyncio.gather(self.task, return_exceptions=True)
 
     async def read_loop(self) -> None:
         try:
@@ -225,6 +237,10 @@ class TdsConnection:
         except (ConnectionClosed, ConnectionError, ProtocolError, asyncio.IncompleteReadError) as e:
             if isinstance(e, ProtocolError):
                 log.warning("spid %d: protocol error: %s", self.spid, e)
+            # The client is gone: stop its running request too (SQL Server does).
+            self.closed = True
+            if self.task is not None and not self.task.done():
+                self.task.cancel()
             self.queue.put_nowait(None)
 
     async def _send_attention_ack(self) -> None:
@@ -253,6 +269,8 @@ class TdsConnection:
                 responder.error(
                     SqlError(50000, f"test server internal error: {exc!r}", severity=16)
                 )
+            if self.closed:
+                raise ConnectionClosed("client gone during the request")
             acknowledged = self.attention
             self.attention = False
             final = tk.DONEPROC if message.type == RPC else tk.DONE
@@ -263,6 +281,9 @@ class TdsConnection:
         finally:
             self.task = None
             self.busy = False
+            info = self.state.sessions.get(self.spid)
+            if info is not None:
+                info.command = ""
 
     async def execute(self, message: Message) -> None:
         session = self.session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import time
 from collections.abc import Iterator, Sequence
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import apsw
 import apsw.ext
 
-from . import ddl, functions, statements, transactions
+from . import ddl, functions, statements, sysviews, transactions
 from . import tokens as tk
 from .database import Database
 from .errors import SqlError, deadlock_error, from_sqlite, lock_timeout_error, syntax_error
@@ -176,6 +177,10 @@ class SqlSession(transactions.TransactionState):
             raise self.sqlite_error(exc, sql) from exc
 
     def bindings(self, tr: Translation) -> dict[str, Any]:
+        for view in tr.system_views:
+            if view not in sysviews.VIEWS:
+                raise SqlError(208, f"Invalid object name '{view}'.")
+            sysviews.refresh(self.conn, view, list(self.server.sessions.values()))
         values: dict[str, Any] = {}
         for name in tr.variables:
             variable = self.variables.get(name)
@@ -325,6 +330,10 @@ class SqlSession(transactions.TransactionState):
     async def dispatch(self, statement: Simple) -> None:
         tokens = statement.tokens
         word = statement.keyword
+        info = self.server.sessions.get(self.spid)
+        if info is not None:
+            info.command = word
+            info.start_time = dt.datetime.now().isoformat(" ")[:23]
         second = tokens[1].upper if len(tokens) > 1 else ""
         if word == "SELECT" and statements.is_assignment_select(tokens):
             await statements.assignment_select(self, tokens)
@@ -466,13 +475,13 @@ class SqlSession(transactions.TransactionState):
             variable = self.variables.get(hint.name)
             return variable.type if variable else None
         if isinstance(hint, ColumnRef):
-            return self._table_column_type(hint.table, hint.column)
+            return self.table_column_type(hint.table, hint.column)
         if isinstance(hint, Aggregate):
             inner = self.resolve_hint(hint.argument)
             return aggregate_type(hint.function, inner)
         return None
 
-    def _table_column_type(self, table: str, column: str) -> SqlType | None:
+    def table_column_type(self, table: str, column: str) -> SqlType | None:
         if not table:
             return None
         for row in self.conn.execute(f'PRAGMA table_xinfo("{table}")'):

@@ -39,6 +39,15 @@ _PARTS = {
 }
 
 
+_SERVER_PROPERTIES = {
+    "productversion": "16.0.1000.6", "productmajorversion": "16", "productlevel": "RTM",
+    "edition": "Developer Edition (64-bit)", "engineedition": 3, "servername": "ferrule-tds",
+    "machinename": "ferrule-tds", "collation": "SQL_Latin1_General_CP1_CI_AS",
+    "isintegratedsecurityonly": 0,
+}  # fmt: skip
+_CONNECTION_PROPERTIES = {"net_transport": "TCP", "protocol_type": "TSQL", "auth_scheme": "SQL"}
+
+
 class SessionFacts(Protocol):
     """What some functions need to know about the session running them."""
 
@@ -235,6 +244,8 @@ def register(conn: apsw.Connection, session: SessionFacts) -> None:
     scalar("tds_user_name", lambda *_: session.user, False)
     for index, fname in enumerate(("number", "severity", "state", "message")):
         scalar(f"tds_error_{fname}", _error_getter(session, index), False)
+    scalar("tds_serverproperty", lambda name: _SERVER_PROPERTIES.get(str(name).lower()), False)
+    scalar("tds_connectionproperty", lambda name: _CONNECTION_PROPERTIES.get(str(name).lower()))
     conn.create_collation("TDS_NUMERIC", _numeric_collation)
 
 

@@ -56,6 +56,7 @@ _FUNCTION_TYPES = {
     "SUSER_SNAME": "nvarchar(128)", "USER_NAME": "nvarchar(128)", "SUSER_NAME": "nvarchar(128)",
     "ERROR_NUMBER": "int", "ERROR_MESSAGE": "nvarchar(4000)", "ERROR_SEVERITY": "int",
     "ERROR_STATE": "int", "ISNUMERIC": "int", "SPACE": "varchar(8000)",
+    "SERVERPROPERTY": "sql_variant", "CONNECTIONPROPERTY": "sql_variant",
 }  # fmt: skip
 _SYSVAR_TYPES = {
     "rowcount": "int", "trancount": "int", "error": "int", "spid": "smallint",

@@ -16,7 +16,7 @@ from .lexer import OP, Token
 _STARTERS = {
     "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "DECLARE", "WAITFOR", "RAISERROR",
     "THROW", "PRINT", "EXEC", "EXECUTE", "IF", "WHILE", "RETURN", "BEGIN", "COMMIT", "ROLLBACK",
-    "SAVE", "USE", "TRUNCATE", "BREAK", "CONTINUE", "SELECT", "SET", "END", "ELSE",
+    "SAVE", "USE", "TRUNCATE", "BREAK", "CONTINUE", "SELECT", "SET", "END", "ELSE", "KILL",
 }  # fmt: skip
 # After these a starter keyword belongs to the current statement (ON DELETE, THEN UPDATE...).
 _GLUE = {"ON", "THEN", "FOR", "OF", "AFTER", "UNION", "ALL", "EXCEPT", "INTERSECT", "INSTEAD"}

@@ -20,6 +20,7 @@ from .connection import TdsConnection
 from .database import Databases
 from .prelogin import EncryptionPolicy
 from .streams import server_context
+from .sysviews import SessionInfo
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ServerState:
     tls_context: object | None = None
     strict_tls_context: object | None = None
     lock_wait_seconds: float = 10.0
+    sessions: dict[int, SessionInfo] = field(default_factory=dict)
     version_text: str = (
         "Microsoft SQL Server 2022 (RTM) - 16.0.1000.6 (X64) ferrule TDS test server on "
         f"SQLite {apsw.sqlite_lib_version()}"

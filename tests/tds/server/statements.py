@@ -243,6 +243,25 @@ def create_database(session: SqlSession, tokens: list[Token]) -> None:
     _done(session)
 
 
+async def kill(session: SqlSession, tokens: list[Token]) -> None:
+    """KILL <session id>: cut that connection, as a DBA would (tests of lost connections)."""
+    if len(tokens) != 2 or not tokens[1].text.isdigit():
+        raise syntax_error("Incorrect syntax near 'KILL'.")
+    target = int(tokens[1].text)
+    if target == session.spid:
+        raise SqlError(6104, "Cannot use KILL to kill your own process.")
+    victim = session.server.sessions.get(target)
+    if victim is None or victim.kill is None:
+        raise SqlError(6106, f"Process ID {target} is not an active process ID.")
+    victim.kill()
+    # Return once the victim is gone, so a test that counts sessions next sees it gone.
+    for _ in range(400):
+        if target not in session.server.sessions:
+            break
+        await asyncio.sleep(0.005)
+    _done(session)
+
+
 async def execute(session: SqlSession, tokens: list[Token]) -> None:
     await procedures.exec_statement(session, tokens)
 
@@ -276,5 +295,5 @@ async def drop_procedure(session: SqlSession, tokens: list[Token]) -> None:
 HANDLERS = {
     "DECLARE": declare, "SET": set_statement, "PRINT": print_statement, "RAISERROR": raiserror,
     "THROW": throw, "WAITFOR": waitfor, "USE": use, "EXEC": execute, "EXECUTE": execute,
-    "RETURN": return_statement, "BREAK": loop_control, "CONTINUE": loop_control,
+    "RETURN": return_statement, "BREAK": loop_control, "CONTINUE": loop_control, "KILL": kill,
 }  # fmt: skip

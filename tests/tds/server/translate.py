@@ -30,7 +30,8 @@ FUNCTIONS = {
     "SUSER_SNAME": "tds_user_name", "USER_NAME": "tds_user_name", "SUSER_NAME": "tds_user_name",
     "ERROR_NUMBER": "tds_error_number", "ERROR_MESSAGE": "tds_error_message",
     "ERROR_SEVERITY": "tds_error_severity", "ERROR_STATE": "tds_error_state",
-    "STRING_AGG": "group_concat",
+    "STRING_AGG": "group_concat", "SERVERPROPERTY": "tds_serverproperty",
+    "CONNECTIONPROPERTY": "tds_connectionproperty",
 }  # fmt: skip
 _NO_PAREN_FUNCTIONS = {"CURRENT_TIMESTAMP"}
 _DATEPART_FIRST = {"DATEADD", "DATEDIFF", "DATEPART", "DATENAME"}
@@ -58,6 +59,7 @@ class Translation:
     sysvars: set[str] = field(default_factory=set)
     hints: list[Hint] | None = None
     named: list[bool] | None = None
+    system_views: set[str] = field(default_factory=set)
     order_by: list[str] = field(default_factory=list)
 
 
@@ -118,6 +120,18 @@ class _Translator:
                 continue
             if word == "COLLATE" and nxt is not None:
                 i += 2
+                continue
+            if (
+                token.kind == IDENT
+                and token.upper == "SYS"
+                and nxt is not None
+                and nxt.text == "."
+                and i + 2 < len(tokens)
+            ):
+                view = "sys." + tokens[i + 2].name.lower()
+                self.result.system_views.add(view)
+                out.append(quote_ident(view))
+                i += 3
                 continue
             if token.kind in (IDENT, QIDENT) and token.name.lower() == "dbo" and nxt is not None:
                 if nxt.text == "." and i + 2 < len(tokens):
