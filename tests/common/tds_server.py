@@ -169,6 +169,25 @@ class TdsServer:
         query = urlencode(params, quote_via=quote, safe="/")
         return urlunsplit(("mssql", f"{userinfo}@{host}:{self.port}", path, query, ""))
 
+    def ado_dsn(self, **keywords: Any) -> str:
+        """The same target as an ADO.NET connection string:
+        `Server=127.0.0.1,<port>;Database=ferrule_test;UID=sa;PWD=<password>;` plus
+        `keywords` (e.g. Encrypt="yes"); values with ; or = or braces are {braced}."""
+        parts = {
+            "Server": f"{keywords.pop('Server', self.host)},{self.port}",
+            "Database": self.database,
+            "UID": self.user,
+            "PWD": self.password,
+            **keywords,
+        }
+        return "".join(f"{key}={_ado_value(str(value))};" for key, value in parts.items())
+
+
+def _ado_value(value: str) -> str:
+    if any(c in value for c in ";={}") or value != value.strip():
+        return "{" + value.replace("}", "}}") + "}"
+    return value
+
 
 def _ensure_dir(path: str) -> str:
     os.makedirs(path, exist_ok=True)

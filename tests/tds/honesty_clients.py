@@ -333,7 +333,9 @@ class PymssqlConnection(Connection):
             f.write("[global]\n\ttds version = 7.4\n")
             if options.tls:
                 f.write(f"\tca file = {options.ca or server.tls_ca}\n")
-        # The bundled FreeTDS reads its configuration when a connection is made.
+        # The bundled FreeTDS reads its configuration when a connection is made, from the
+        # file FREETDSCONF names; the variable is put back right after.
+        previous = os.environ.get("FREETDSCONF")
         os.environ["FREETDSCONF"] = conf
         try:
             self.conn = pymssql.connect(
@@ -350,6 +352,11 @@ class PymssqlConnection(Connection):
             )
         except pymssql.Error as exc:
             raise self._error(exc) from exc
+        finally:
+            if previous is None:
+                os.environ.pop("FREETDSCONF", None)
+            else:
+                os.environ["FREETDSCONF"] = previous
         self.columns = []
 
     def _error(self, exc: Exception) -> Exception:

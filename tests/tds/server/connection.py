@@ -25,6 +25,7 @@ from .packets import (
     PRELOGIN,
     RPC,
     SQL_BATCH,
+    STATUS_IGNORE,
     TABULAR_RESULT,
     TRANSACTION_MANAGER,
     Message,
@@ -209,6 +210,8 @@ class TdsConnection:
                 message = await self.queue.get()
                 if message is None:
                     return
+                if message.status & STATUS_IGNORE and message is not _ATTENTION_MARK:
+                    continue  # the client abandoned this message: no answer (MS-TDS 2.2.3.1.2)
                 if message is _ATTENTION_MARK:
                     if self.attention:
                         self.attention = False

@@ -19,6 +19,7 @@ from .types import MAX, SqlType, TypeDeclarationError, parse_type
 _TABLE_CONSTRAINTS = {"CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "INDEX"}
 _DROP_WORDS = {"CLUSTERED", "NONCLUSTERED", "ROWGUIDCOL", "SPARSE"}
 _EXACT_NUMERIC = {"decimal", "numeric", "money", "smallmoney"}
+_TEXT_TYPES = {"char", "varchar", "nchar", "nvarchar", "text", "ntext"}
 
 
 @dataclass
@@ -90,6 +91,9 @@ def _column(tokens: list[Token], translator: _Translator, table_pk: list[str], t
     out.append(Token(IDENT, sqlite_decltype(sql_type)))
     if sql_type.name in _EXACT_NUMERIC:
         out += [Token(IDENT, "COLLATE"), Token(IDENT, "TDS_NUMERIC")]
+    elif sql_type.name in _TEXT_TYPES:
+        # SQL Server's default collation ignores case (SQLite's NOCASE: ASCII letters only).
+        out += [Token(IDENT, "COLLATE"), Token(IDENT, "NOCASE")]
     words = [t for t in rest if not t.is_kw(*_DROP_WORDS)]
     out += translator.run(words, statement_level=False)
     return out

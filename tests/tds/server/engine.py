@@ -156,8 +156,6 @@ class SqlSession(transactions.TransactionState):
                         wait / 1000 if wait is not None else self.server.lock_wait_seconds
                     )
                 if now >= deadline:
-                    if self.trancount:
-                        raise deadlock_error(self.spid) from exc
                     raise lock_timeout_error() from exc
                 await asyncio.sleep(0.003)
             except ConversionError as exc:

@@ -91,7 +91,7 @@ async def read_message(stream: ByteStream) -> Message:
         parts.append(payload)
     if first_status & STATUS_IGNORE or status & STATUS_IGNORE:
         # The client abandoned the message (MS-TDS 2.2.3.1.2): it is discarded.
-        return Message(ptype, first_status, b"")
+        return Message(ptype, first_status | STATUS_IGNORE, b"")
     return Message(ptype, first_status, b"".join(parts))
 
 
