@@ -258,6 +258,21 @@ def test_every_type_through_a_table(connect: Any, client: Client) -> None:
     assert conn.columns == ["id", *(f"c{i}" for i in range(len(TABLE_CASES)))]
 
 
+def test_comparisons_follow_sql_server(connect: Any) -> None:
+    """Dates compare by instant, strings ignore case, decimals compare by value."""
+    conn = connect()
+    table = _unique("cmp")
+    conn.execute(f"CREATE TABLE {table} (id int, at datetime2(7), name nvarchar(10), "
+                 "price decimal(10,2))")  # fmt: skip
+    conn.execute(f"INSERT INTO {table} VALUES (1, '2024-01-02 03:04:05.1', N'Abc', 10), "
+                 "(2, '2024-01-02 03:04:05.2', N'x', 9.5)")  # fmt: skip
+    rows = conn.query(f"SELECT id FROM {table} WHERE at = '2024-01-02T03:04:05.1000000' "
+                      "AND name = N'aBC' AND price = 10.00")  # fmt: skip
+    assert rows in ([(1,)], [("1",)])
+    rows = conn.query(f"SELECT id FROM {table} ORDER BY price")
+    assert rows in ([(2,), (1,)], [("2",), ("1",)])
+
+
 # -- parameters ------------------------------------------------------------------------------------
 
 

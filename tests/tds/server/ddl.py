@@ -3,7 +3,9 @@
 Column types keep their SQL Server declaration as SQLite's declared type, so queries can
 report them, with three adjustments: `(max)` becomes `_MAX` (SQLite wants numbers there),
 decimal and money columns become TEXT-affinity `_TEXT` types compared through the
-TDS_NUMERIC collation (exact digits, numeric order), and an IDENTITY column becomes
+TDS_NUMERIC collation (exact digits, numeric order), date/time columns compare through
+TDS_TEMPORAL (by instant, whatever the text's precision), string columns through NOCASE,
+and an IDENTITY column becomes
 SQLite's INTEGER PRIMARY KEY AUTOINCREMENT (its real type is remembered in `identities`).
 """
 
@@ -20,6 +22,7 @@ _TABLE_CONSTRAINTS = {"CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "IN
 _DROP_WORDS = {"CLUSTERED", "NONCLUSTERED", "ROWGUIDCOL", "SPARSE"}
 _EXACT_NUMERIC = {"decimal", "numeric", "money", "smallmoney"}
 _TEXT_TYPES = {"char", "varchar", "nchar", "nvarchar", "text", "ntext"}
+_TEMPORAL_TYPES = {"date", "time", "datetime", "datetime2", "smalldatetime", "datetimeoffset"}
 
 
 @dataclass
@@ -91,9 +94,12 @@ def _column(tokens: list[Token], translator: _Translator, table_pk: list[str], t
     out.append(Token(IDENT, sqlite_decltype(sql_type)))
     if sql_type.name in _EXACT_NUMERIC:
         out += [Token(IDENT, "COLLATE"), Token(IDENT, "TDS_NUMERIC")]
-    elif sql_type.name in _TEXT_TYPES:
+    elif sql_type.name in _TEXT_TYPES or sql_type.name == "uniqueidentifier":
         # SQL Server's default collation ignores case (SQLite's NOCASE: ASCII letters only).
         out += [Token(IDENT, "COLLATE"), Token(IDENT, "NOCASE")]
+    elif sql_type.name in _TEMPORAL_TYPES:
+        # '2024-01-02 03:04:05.1' and '...05.1000000' are the same instant.
+        out += [Token(IDENT, "COLLATE"), Token(IDENT, "TDS_TEMPORAL")]
     words = [t for t in rest if not t.is_kw(*_DROP_WORDS)]
     out += translator.run(words, statement_level=False)
     return out

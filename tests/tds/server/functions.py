@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import uuid
 import zlib
 from typing import Any, Protocol
@@ -178,6 +179,24 @@ def _numeric_collation(a: str, b: str) -> int:
     return (x > y) - (x < y)
 
 
+@functools.lru_cache(maxsize=4096)
+def _instant(text: str) -> int | None:
+    try:
+        parsed = temporal.parse_temporal(text)
+    except temporal.TemporalError:
+        return None
+    date = parsed.date or temporal.DATETIME_EPOCH
+    ticks = date.toordinal() * temporal.TICKS_PER_DAY + parsed.ticks
+    return ticks - (parsed.offset or 0) * 60 * temporal.TICKS_PER_SECOND
+
+
+def _temporal_collation(a: str, b: str) -> int:
+    x, y = _instant(a), _instant(b)
+    if x is None or y is None:
+        return (a > b) - (a < b)
+    return (x > y) - (x < y)
+
+
 def _round(value: Any, digits: int = 0, truncate: int = 0) -> Any:
     if value is None:
         return None
@@ -247,6 +266,7 @@ def register(conn: apsw.Connection, session: SessionFacts) -> None:
     scalar("tds_serverproperty", lambda name: _SERVER_PROPERTIES.get(str(name).lower()), False)
     scalar("tds_connectionproperty", lambda name: _CONNECTION_PROPERTIES.get(str(name).lower()))
     conn.create_collation("TDS_NUMERIC", _numeric_collation)
+    conn.create_collation("TDS_TEMPORAL", _temporal_collation)
 
 
 def _error_getter(session: SessionFacts, index: int) -> Any:
