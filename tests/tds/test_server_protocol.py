@@ -13,8 +13,9 @@ import pytest
 
 from tests.common import server_unavailable
 from tests.common.tds_server import TdsServer, TdsServerUnavailableError, get_tds_server
-from tests.tds.raw_client import RawClient, int_param, nvarchar_param
+from tests.tds.raw_client import RawClient, all_headers, int_param, nvarchar_param
 from tests.tds.server import tokens as tk
+from tests.tds.server.packets import ATTENTION, HEADER, SQL_BATCH, STATUS_EOM
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -219,3 +220,17 @@ def test_server_properties(client: RawClient) -> None:
     ).rows
     assert rows[0][:2] == ["16.0.1000.6", 3]
     assert rows[0][2].startswith("Microsoft SQL Server 2022")
+
+
+def test_attention_right_behind_its_request(client: RawClient) -> None:
+    """A request and its ATTENTION in one TCP segment: the request never runs its 10 s."""
+    sql = "WAITFOR DELAY '00:00:10'".encode("utf-16-le")
+    payload = all_headers(client.descriptor) + sql
+    batch = HEADER.pack(SQL_BATCH, STATUS_EOM, 8 + len(payload), 0, 1, 0) + payload
+    attention = HEADER.pack(ATTENTION, STATUS_EOM, 8, 0, 1, 0)
+    started = time.monotonic()
+    client.sock.sendall(batch + attention)
+    response = client.response()
+    assert time.monotonic() - started < 1
+    assert [s & tk.DONE_ATTN for s, _ in response.dones] == [tk.DONE_ATTN]
+    assert client.batch("SELECT 7 AS after").rows == [[7]]

@@ -233,8 +233,10 @@ class TdsConnection:
                     if self.busy:
                         if self.task is not None and not self.task.done():
                             self.task.cancel()
-                    else:
+                    elif self.queue.empty():
                         self.queue.put_nowait(_ATTENTION_MARK)
+                    # Otherwise the request it cancels still waits in the queue: handle()
+                    # sees the flag and answers with the acknowledgement alone.
                 else:
                     self.queue.put_nowait(message)
         except (ConnectionClosed, ConnectionError, ProtocolError, asyncio.IncompleteReadError) as e:
@@ -262,9 +264,10 @@ class TdsConnection:
             if message.reset_connection:
                 responder.token(tk.envchange_bytes(tk.ENV_RESET_ACK, b"", b""))
                 session.reset()
-            self.task = asyncio.create_task(self.execute(message))
-            await asyncio.wait([self.task])
-            if not self.task.cancelled() and self.task.exception() is not None:
+            if not self.attention:
+                self.task = asyncio.create_task(self.execute(message))
+                await asyncio.wait([self.task])
+            if self.task is not None and not self.task.cancelled() and self.task.exception():
                 exc = self.task.exception()
                 if isinstance(exc, ProtocolError):
                     raise exc
