@@ -33,6 +33,7 @@ USER = "sa"
 PASSWORD = "Ferrule-Test#1"
 DATABASE = "ferrule_test"
 ACCESS_TOKEN = "ferrule-test-access-token"
+INSTANCE = "FERRULE"
 # The server certificate names this host only (not 127.0.0.1): verification needs it.
 TLS_SERVER_NAME = "localhost"
 _START_TIMEOUT = 30.0
@@ -49,8 +50,9 @@ class TdsServerUnavailableError(TdsServerError):
 class TdsServer:
     """The test server in a subprocess: `host`, `port`, `user`, `password`, `database`,
     `tls_ca` (the test CA, for encrypt=yes/strict with certificate checks against host
-    `tls_server_name`), `tls_other_ca` (an unrelated CA, to prove verification rejects it)
-    and `access_token` (accepted by FEDAUTH as `user`)."""
+    `tls_server_name`), `tls_other_ca` (an unrelated CA, to prove verification rejects it),
+    `access_token` (accepted by FEDAUTH as `user`), and a SQL Browser on UDP `browser_port`
+    that tells the TCP port of the named instance `instance`."""
 
     host = "127.0.0.1"
     user = USER
@@ -58,11 +60,15 @@ class TdsServer:
     database = DATABASE
     access_token = ACCESS_TOKEN
     tls_server_name = TLS_SERVER_NAME
+    instance = INSTANCE
 
-    def __init__(self, *, encryption: str = "optional") -> None:
+    def __init__(self, *, encryption: str = "optional", browser_port: int = 0) -> None:
         """`encryption`: what PRELOGIN offers: "optional" (the client chooses), "required"
-        (as SQL Server with Force Encryption), "unsupported" (no TLS at all)."""
+        (as SQL Server with Force Encryption), "unsupported" (no TLS at all).
+        `browser_port`: the SQL Browser's UDP port, 0 for a free one (real servers use 1434,
+        which tests running side by side would fight over)."""
         self.encryption = encryption
+        self.browser_port = browser_port
         self.port = 0
         self.base_dir = ""
         self.log_path = ""
@@ -90,6 +96,7 @@ class TdsServer:
         cmd += ["--database", self.database, "--access-token", self.access_token]
         cmd += ["--cert", self._tls_cert, "--key", self._tls_key]
         cmd += ["--encryption", self.encryption, "--watch-stdin"]
+        cmd += ["--instance", self.instance, "--browser-port", str(self.browser_port)]
         data_dir = os.path.join(self.base_dir, "data")
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
@@ -101,9 +108,9 @@ class TdsServer:
                 env={**os.environ, "TMPDIR": _ensure_dir(data_dir)},
                 start_new_session=True,
             )
-        self.port = self._wait_listening()
+        self.port, self.browser_port = self._wait_listening()
 
-    def _wait_listening(self) -> int:
+    def _wait_listening(self) -> tuple[int, int]:
         assert self._process is not None and self._process.stdout is not None
         deadline = time.monotonic() + _START_TIMEOUT
         line = b""
@@ -112,7 +119,8 @@ class TdsServer:
             if ready:
                 line = self._process.stdout.readline()
                 if line.startswith(b"LISTENING "):
-                    return int(line.split()[2])
+                    fields = line.split()
+                    return int(fields[2]), int(fields[3])
             if self._process.poll() is not None:
                 break
         self.stop()

@@ -72,3 +72,17 @@ def test_required_encryption_refuses_plain_clients(own_server: TdsServer) -> Non
             cursor.execute("SELECT encrypt_option FROM sys.dm_exec_connections "
                            "WHERE session_id = @@SPID")  # fmt: skip
             assert cursor.fetchall() == [("TRUE",)]
+
+
+def test_sql_browser_tells_the_instance_port(server: TdsServer) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(5)
+        udp.sendto(b"\x04" + server.instance.lower().encode() + b"\x00",
+                   (server.host, server.browser_port))  # fmt: skip
+        reply, _ = udp.recvfrom(4096)
+    assert reply[0] == 0x05
+    text = reply[3 : 3 + int.from_bytes(reply[1:3], "little")].decode()
+    fields = text.rstrip(";").split(";")
+    record = dict(zip(fields[::2], fields[1::2]))
+    assert record["InstanceName"] == server.instance
+    assert record["tcp"] == str(server.port)

@@ -49,6 +49,7 @@ class ConnectOptions:
     ca: str | None = None
     timeout: float | None = None
     autocommit: bool = True
+    instance: str | None = None  # connect by instance name through the SQL Browser (UDP 1434)
 
 
 class Connection(abc.ABC):
@@ -96,8 +97,8 @@ class TsqlConnection(Connection):
             "\ttds version = 7.4",
             "[target]",
             f"\thost = {host}",
-            f"\tport = {server.port}",
             "\ttds version = 7.4",
+            f"\tinstance = {options.instance}" if options.instance else f"\tport = {server.port}",
         ]
         if options.tls:
             lines += ["\tencryption = require", f"\tca file = {options.ca or server.tls_ca}"]
@@ -227,10 +228,13 @@ class PytdsConnection(Connection):
                 validate_host=True,
                 enc_login_only=options.tls_login_only,
             )
+        host = server.tls_server_name if options.tls else server.host
+        if options.instance:
+            kwargs["dsn"] = f"{host}\\{options.instance}"
+        else:
+            kwargs.update(dsn=host, port=server.port)
         try:
             self.conn = pytds.connect(
-                dsn=server.tls_server_name if options.tls else server.host,
-                port=server.port,
                 user=options.user or server.user,
                 password=server.password if options.password is None else options.password,
                 database=options.database or server.database,
@@ -341,9 +345,14 @@ class PymssqlConnection(Connection):
         previous = os.environ.get("FREETDSCONF")
         os.environ["FREETDSCONF"] = conf
         try:
+            host = server.tls_server_name if options.tls else server.host
+            where = (
+                {"server": f"{host}\\{options.instance}"}
+                if options.instance
+                else {"server": host, "port": str(server.port)}
+            )
             self.conn = pymssql.connect(
-                server=server.tls_server_name if options.tls else server.host,
-                port=str(server.port),
+                **where,
                 user=options.user or server.user,
                 password=server.password if options.password is None else options.password,
                 database=options.database or server.database,

@@ -576,3 +576,26 @@ def test_bulk_load(server: TdsServer, client: Client, connect: Any) -> None:
     assert conn.query(f"SELECT COUNT(*) AS n FROM {table}") == [(2001,)]
     back = conn.query(f"SELECT id, name, price, at, note FROM {table} ORDER BY id")
     assert back == [tuple(r) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def browser_server() -> Iterator[TdsServer]:
+    """A server whose SQL Browser answers on the real UDP port, 1434, as clients expect."""
+    started = TdsServer(browser_port=1434)
+    try:
+        started.start()
+    except TdsServerUnavailableError as exc:
+        started.close()
+        if "address already in use" in str(exc).lower():
+            pytest.skip(f"UDP 1434 is taken on this machine: {exc}")
+        server_unavailable(f"TDS test server unavailable: {exc}")
+    yield started
+    started.close()
+
+
+def test_named_instance_through_the_sql_browser(browser_server: TdsServer, client: Client) -> None:
+    conn = client.connect(browser_server, ConnectOptions(instance=browser_server.instance))
+    try:
+        assert conn.query("SELECT @@SERVERNAME AS s") == [("ferrule-tds",)]
+    finally:
+        conn.close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import apsw
 
+from .browser import start_browser
 from .connection import TdsConnection
 from .database import Databases
 from .prelogin import EncryptionPolicy
@@ -55,9 +56,15 @@ class TdsTestServer:
         key: str | None = None,
         encryption: str = "optional",
         data_dir: str | None = None,
+        instance: str = "FERRULE",
+        browser_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.instance = instance
+        # None: no SQL Browser; 0: a free UDP port; else that port (1434 is the real one).
+        self.browser_port = browser_port
+        self._browser: asyncio.DatagramTransport | None = None
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="ferrule-tds-")
         policy = EncryptionPolicy(encryption)
@@ -82,6 +89,10 @@ class TdsTestServer:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.browser_port is not None:
+            self._browser, self.browser_port = await start_browser(
+                self.host, self.browser_port, self.instance, self.port
+            )
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -93,6 +104,9 @@ class TdsTestServer:
             self._connections.discard(task)
 
     async def stop(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
         if self._server is not None:
             self._server.close()
             for task in list(self._connections):
@@ -122,6 +136,8 @@ async def _serve(args: argparse.Namespace) -> None:
         cert=args.cert,
         key=args.key,
         encryption=args.encryption,
+        instance=args.instance,
+        browser_port=None if args.browser_port < 0 else args.browser_port,
     )
     await server.start()
     stop = asyncio.Event()
@@ -130,7 +146,7 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     if args.watch_stdin:
         threading.Thread(target=_watch_stdin, args=(loop, stop), daemon=True).start()
-    print(f"LISTENING {server.host} {server.port}", flush=True)
+    print(f"LISTENING {server.host} {server.port} {server.browser_port or 0}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -149,6 +165,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key")
     parser.add_argument(
         "--encryption", default="optional", choices=[p.value for p in EncryptionPolicy]
+    )
+    parser.add_argument("--instance", default="FERRULE")
+    parser.add_argument(
+        "--browser-port",
+        type=int,
+        default=-1,
+        help="UDP port of the SQL Browser (0: a free one; -1: none)",
     )
     parser.add_argument("--watch-stdin", action="store_true")
     parser.add_argument("--log-level", default=os.environ.get("TDS_SERVER_LOG", "WARNING"))
