@@ -496,9 +496,14 @@ def test_cancel_of_waitfor(connect: Any, client: Client) -> None:
 # -- TLS -----------------------------------------------------------------------------------------
 
 
+_ENCRYPTED = "SELECT encrypt_option FROM sys.dm_exec_connections WHERE session_id = @@SPID"
+
+
 def test_tls_with_the_test_ca(connect: Any) -> None:
     conn = connect(tls=True)
-    assert conn.query("SELECT N'secret' AS s") in ([("secret",)],)
+    assert conn.query("SELECT N'secret' AS s") == [("secret",)]
+    assert conn.query(_ENCRYPTED) == [("TRUE",)]
+    assert connect().query(_ENCRYPTED) == [("FALSE",)]
 
 
 def test_tls_rejects_an_unrelated_ca(connect: Any, server: TdsServer) -> None:
@@ -511,6 +516,7 @@ def test_tls_for_the_login_only(connect: Any, client: Client) -> None:
         pytest.skip("only python-tds offers login-only encryption")
     conn = connect(tls=True, tls_login_only=True)
     assert conn.query("SELECT 1 AS one") == [(1,)]
+    assert conn.query(_ENCRYPTED) == [("FALSE",)]
 
 
 def test_strict_tls_first_with_alpn(server: TdsServer) -> None:
