@@ -97,7 +97,9 @@ class TdsServer:
         cmd += ["--cert", self._tls_cert, "--key", self._tls_key]
         cmd += ["--encryption", self.encryption, "--watch-stdin"]
         cmd += ["--instance", self.instance, "--browser-port", str(self.browser_port)]
-        data_dir = os.path.join(self.base_dir, "data")
+        # The databases live in our directory, so they survive stop() and start().
+        data_dir = _ensure_dir(os.path.join(self.base_dir, "data"))
+        cmd += ["--data-dir", data_dir]
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 cmd,
@@ -105,7 +107,7 @@ class TdsServer:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 cwd=str(_REPO_ROOT),
-                env={**os.environ, "TMPDIR": _ensure_dir(data_dir)},
+                env=os.environ.copy(),
                 start_new_session=True,
             )
         self.port, self.browser_port = self._wait_listening()
@@ -129,7 +131,8 @@ class TdsServer:
         )
 
     def stop(self) -> None:
-        """Stop the server (connections are cut); start() brings it back on the same port."""
+        """Stop the server (connections are cut); start() brings it back on the same port
+        with the same databases, tables, rows and procedures."""
         process, self._process = self._process, None
         if process is None:
             return

@@ -46,8 +46,14 @@ def own_server() -> Iterator[TdsServer]:
     started.close()
 
 
-def test_stop_and_start_keep_the_port(own_server: TdsServer) -> None:
+def test_stop_and_start_keep_the_port_and_the_data(own_server: TdsServer) -> None:
     port = own_server.port
+    raw = RawClient(own_server.host, own_server.port, strict_ca=own_server.tls_ca)
+    raw.login(own_server.user, own_server.password, own_server.database)
+    raw.batch("CREATE TABLE kept (id bigint IDENTITY(1,1) PRIMARY KEY, v nvarchar(10))")
+    raw.batch("INSERT INTO kept (v) VALUES (N'a')")
+    raw.batch("CREATE PROCEDURE kept_proc @x int AS SELECT @x + 1 AS y")
+    raw.close()
     own_server.stop()
     with pytest.raises(OSError):
         socket.create_connection((own_server.host, port), timeout=2).close()
@@ -55,6 +61,8 @@ def test_stop_and_start_keep_the_port(own_server: TdsServer) -> None:
     assert own_server.port == port
     raw = RawClient(own_server.host, own_server.port, strict_ca=own_server.tls_ca)
     assert raw.login(own_server.user, own_server.password, own_server.database).of("loginack")
+    assert raw.batch("SELECT id, v FROM kept").rows == [[1, "a"]]
+    assert raw.batch("EXEC kept_proc 41").rows == [[42]]
     raw.close()
 
 

@@ -375,7 +375,7 @@ class SqlSession(ResultSets, transactions.TransactionState):
             td = ddl.create_table(tokens)
             await self.ddl(td.sql)
             for column, sql_type in td.identities.items():
-                self.database.identities[(td.table.lower(), column)] = sql_type
+                self.database.save_identity(self.conn, td.table, column, sql_type)
             if td.identities and td.identity_seed != 1:
                 schema = "temp" if td.temporary else "main"
                 await self.sqlite(

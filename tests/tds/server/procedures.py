@@ -65,7 +65,9 @@ def parse_declarations(text: str) -> list[tuple[str, SqlType, bool, str | None]]
     return declared
 
 
-def create(session: SqlSession, tokens: list[Token]) -> None:
+def parse_procedure(tokens: list[Token]) -> tuple[Procedure, bool]:
+    """CREATE [OR ALTER] PROC[EDURE] name params [WITH ...] AS body: (the procedure,
+    whether it may replace one of the same name)."""
     i = 1
     replace = tokens[0].is_kw("ALTER")
     if tokens[1].is_kw("OR"):
@@ -88,15 +90,24 @@ def create(session: SqlSession, tokens: list[Token]) -> None:
     parameters = parse_declarations(join(head[:with_at])) if head[:with_at] else []
     body = tokens[as_at + 1 :]
     parse_batch(body)  # compile errors surface at CREATE, as in SQL Server
-    key = name.lower()
+    return Procedure(name, parameters, join(body)), replace
+
+
+def create(session: SqlSession, tokens: list[Token]) -> None:
+    procedure, replace = parse_procedure(tokens)
+    key = procedure.name.lower()
     if key in session.database.procedures and not replace:
-        raise SqlError(2714, f"There is already an object named '{name}' in the database.", state=3)
-    session.database.procedures[key] = Procedure(name, parameters, join(body))
+        raise SqlError(
+            2714, f"There is already an object named '{procedure.name}' in the database.", state=3
+        )
+    session.database.procedures[key] = procedure
+    session.database.save_procedure(session.conn, key, join(tokens))
 
 
 def drop(session: SqlSession, tokens: list[Token]) -> None:
     if_exists = len(tokens) > 3 and tokens[2].is_kw("IF") and tokens[3].is_kw("EXISTS")
     name = tokens[-1].name.lower()
+    session.database.forget_procedure(session.conn, name)
     if session.database.procedures.pop(name, None) is None and not if_exists:
         raise SqlError(
             3701,

@@ -138,6 +138,7 @@ async def _serve(args: argparse.Namespace) -> None:
         encryption=args.encryption,
         instance=args.instance,
         browser_port=None if args.browser_port < 0 else args.browser_port,
+        data_dir=args.data_dir,
     )
     await server.start()
     stop = asyncio.Event()
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--encryption", default="optional", choices=[p.value for p in EncryptionPolicy]
     )
+    parser.add_argument("--data-dir", help="where the databases live (default: a new temp dir)")
     parser.add_argument("--instance", default="FERRULE")
     parser.add_argument(
         "--browser-port",
