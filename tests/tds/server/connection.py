@@ -130,7 +130,7 @@ class TdsConnection:
         login = login7.parse_login7(message.payload)
         if isinstance(stream, TlsStream) and stream is not self.stream and stream.leftover():
             raise ProtocolError("data after LOGIN7 inside login-only TLS")
-        writer = ResponseWriter(self.stream, DEFAULT_PACKET_SIZE)
+        writer = ResponseWriter(self.stream, DEFAULT_PACKET_SIZE, self.spid)
         user, error = self.authenticate(login)
         database = self.state.databases.get(login.database or self.state.default_database)
         if error is None and database is None:
@@ -249,14 +249,14 @@ class TdsConnection:
             self.queue.put_nowait(None)
 
     async def _send_attention_ack(self) -> None:
-        writer = ResponseWriter(self.stream, self.packet_size)
+        writer = ResponseWriter(self.stream, self.packet_size, self.spid)
         writer.add(tk.done(tk.DONE, tk.DONE_ATTN))
         await writer.finish()
 
     async def handle(self, message: Message) -> None:
         session = self.session
         assert session is not None
-        writer = ResponseWriter(self.stream, self.packet_size)
+        writer = ResponseWriter(self.stream, self.packet_size, self.spid)
         responder = Responder(writer, session.in_transaction)
         session.begin_request(responder)
         self.busy = True

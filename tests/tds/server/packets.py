@@ -120,9 +120,10 @@ class ResponseWriter:
     end on a token boundary and the attention acknowledgement can follow at once.
     """
 
-    def __init__(self, stream: ByteStream, packet_size: int) -> None:
+    def __init__(self, stream: ByteStream, packet_size: int, spid: int = 0) -> None:
         self.stream = stream
         self.packet_size = packet_size
+        self.spid = spid
         self._buffer = bytearray()
         self._packet_id = 1
 
@@ -142,7 +143,9 @@ class ResponseWriter:
         while len(self._buffer) > room:
             chunk = bytes(self._buffer[:room])
             del self._buffer[:room]
-            out += HEADER.pack(TABULAR_RESULT, 0, self.packet_size, 0, self._packet_id & 0xFF, 0)
+            out += HEADER.pack(
+                TABULAR_RESULT, 0, self.packet_size, self.spid, self._packet_id & 0xFF, 0
+            )
             out += chunk
             self._packet_id += 1
         await self.stream.write(bytes(out))
@@ -153,7 +156,12 @@ class ResponseWriter:
         chunk = bytes(self._buffer)
         self._buffer.clear()
         header = HEADER.pack(
-            TABULAR_RESULT, STATUS_EOM, HEADER_SIZE + len(chunk), 0, self._packet_id & 0xFF, 0
+            TABULAR_RESULT,
+            STATUS_EOM,
+            HEADER_SIZE + len(chunk),
+            self.spid,
+            self._packet_id & 0xFF,
+            0,
         )
         self._packet_id = 1
         await self.stream.write(header + chunk)
