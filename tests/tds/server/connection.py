@@ -263,7 +263,7 @@ class TdsConnection:
         try:
             if message.reset_connection:
                 responder.token(tk.envchange_bytes(tk.ENV_RESET_ACK, b"", b""))
-                session.reset()
+                session.reset(keep_transaction=message.keeps_transaction)
             if not self.attention:
                 self.task = asyncio.create_task(self.execute(message))
                 await asyncio.wait([self.task])

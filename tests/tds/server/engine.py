@@ -114,9 +114,10 @@ class SqlSession(ResultSets, transactions.TransactionState):
         self.out.token(tk.envchange_text(tk.ENV_DATABASE, database.name, old))
         self.out.info(5701, f"Changed database context to '{database.name}'.", 2, 0)
 
-    def reset(self) -> None:
+    def reset(self, *, keep_transaction: bool = False) -> None:
         """RESETCONNECTION: roll back, forget variables, options and prepared statements."""
-        self.rollback_silently(notify=True)
+        if not keep_transaction:
+            self.rollback_silently(notify=True)
         self.nocount = False
         self.xact_abort = False
         self.lock_timeout_ms = -1

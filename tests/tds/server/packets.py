@@ -60,6 +60,11 @@ class Message:
     def reset_connection(self) -> bool:
         return bool(self.status & (STATUS_RESET_CONNECTION | STATUS_RESET_CONNECTION_SKIP_TRAN))
 
+    @property
+    def keeps_transaction(self) -> bool:
+        """RESETCONNECTIONSKIPTRAN: reset the session but leave its transaction open."""
+        return bool(self.status & STATUS_RESET_CONNECTION_SKIP_TRAN)
+
 
 async def read_packet(stream: ByteStream) -> tuple[int, int, bytes]:
     """One packet: (type, status, payload)."""
