@@ -21,7 +21,9 @@ _PACK_DOUBLE = struct.Struct("<d").pack
 
 
 def column_encoder(t: SqlType) -> Encoder:
-    general = lambda value: encode_value(t, value)  # noqa: E731
+    def general(value: Any) -> bytes:
+        return encode_value(t, value)
+
     name = t.name
     if name in INTEGER_SIZES:
         size = INTEGER_SIZES[name]
