@@ -369,6 +369,7 @@ class PymssqlConnection(Connection):
                 os.environ.pop("FREETDSCONF", None)
             else:
                 os.environ["FREETDSCONF"] = previous
+            shutil.rmtree(self._dir, ignore_errors=True)
         self.columns = []
 
     def _error(self, exc: Exception) -> Exception:
@@ -417,7 +418,6 @@ class PymssqlConnection(Connection):
 
     def close(self) -> None:
         self.conn.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class PymssqlClient(Client):
