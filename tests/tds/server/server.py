@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -124,6 +125,15 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     loop.call_soon_threadsafe(stop.set)
 
 
+def _raise_file_limit() -> None:
+    # Each session holds its socket and three SQLite files (database, WAL, shared memory):
+    # a few hundred concurrent connections pass the usual soft limit of 1024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 async def _serve(args: argparse.Namespace) -> None:
     users = {args.user: args.password}
     tokens = {args.access_token: args.user} if args.access_token else {}
@@ -179,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default=os.environ.get("TDS_SERVER_LOG", "WARNING"))
     args = parser.parse_args(argv)
     args.database = args.database or ["ferrule_test"]
+    _raise_file_limit()
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,
