@@ -114,6 +114,8 @@ def test_prepare_execute_through_rpc(client: RawClient) -> None:
     prepared = client.rpc([(11, [("@h", 1, int_param(None)), ("", 0, nvarchar_param("@a int")),
                                  ("", 0, nvarchar_param("SELECT @a * 3 AS v"))])])  # fmt: skip
     ((_ordinal, _name, handle),) = prepared.of("returnvalue")
+    # SQL Server 2012 CU6 and later describe a single statement's result, without rows.
+    assert prepared.of("columns") == [["v"]] and prepared.rows == []
     assert client.rpc([(12, [("", 0, int_param(handle)), ("", 0, int_param(5))])]).rows == [[15]]
     client.rpc([(15, [("", 0, int_param(handle))])])
     missing = client.rpc([(12, [("", 0, int_param(handle)), ("", 0, int_param(5))])])

@@ -11,6 +11,7 @@ from .database import Procedure
 from .errors import SqlError, deadlock_error, syntax_error
 from .lexer import IDENT, OP, QIDENT, VAR, Token, join, tokenize
 from .parser import find_close, parse_batch, split_top
+from .translate import translate
 from .types import SqlType, TypeDeclarationError, parse_type
 from .values import coerce
 
@@ -192,6 +193,39 @@ async def execute_sql(
     return CallResult(status, {k: variables[name].value for name, k in sources.items()})
 
 
+async def describe_statement(session: SqlSession, stmt: str, declarations: str) -> None:
+    """sp_prepare's metadata: SQL Server 2012 CU6 and later send the COLMETADATA of a
+    single-statement batch that returns rows (as SET FMTONLY ON would), with no rows."""
+    from .engine import Variable, parse_text
+    from .parser import Simple
+    from .statements import is_assignment_select
+
+    nodes = parse_text(stmt)
+    if len(nodes) != 1 or not isinstance(nodes[0], Simple):
+        return
+    tokens = nodes[0].tokens
+    if not tokens or not tokens[0].is_kw("SELECT", "WITH", "INSERT", "UPDATE", "DELETE"):
+        return
+    tr = translate(tokens)
+    if tokens[0].is_kw("SELECT") and is_assignment_select(tokens):
+        return
+    description = session.describe(tr.sql)
+    if not description:
+        return
+    saved = session.variables
+    session.variables = {
+        name: Variable(sql_type, None)
+        for name, sql_type, _output, _default in parse_declarations(declarations)
+    }
+    session.out.proc_depth += 1
+    try:
+        await session.send_rows(tr, description, iter(()))
+        session.out.statement_done(tk.CMD_SELECT, None)
+    finally:
+        session.out.proc_depth -= 1
+        session.variables = saved
+
+
 def _text(arg: Arg | None, what: str) -> str:
     if arg is None or arg.value is None:
         raise SqlError(214, f"Procedure expects parameter '{what}' of type 'ntext/nchar/nvarchar'.")
@@ -216,6 +250,7 @@ async def call(session: SqlSession, name: str, args: list[Arg]) -> CallResult:
         handle = session.new_handle()
         session.prepared[handle] = (declarations, stmt)
         if key == "sp_prepare":
+            await describe_statement(session, stmt, declarations)
             return CallResult(0, {0: handle})
         result = await execute_sql(session, args[3:], stmt, declarations)
         return CallResult(

@@ -33,7 +33,7 @@ class ResultSets:
         try:
             description = cursor.description_full
         except apsw.ExecutionCompleteError:
-            description = apsw.ext.query_info(self.conn, tr.sql).description_full
+            description = self.describe(tr.sql)
             if not description:
                 count = self.conn.changes() if word in _CMD and word != "SELECT" else 0
                 self.last_rowcount = count
@@ -85,6 +85,13 @@ class ResultSets:
             if all(name in positions for name in tr.order_by):
                 order = [positions[name] for name in tr.order_by]
         return await self.out.result_set(columns, rows, order)
+
+    def describe(self: SqlSession, sql: str) -> Any:
+        """The result columns of a statement, without running it (empty for none)."""
+        try:
+            return apsw.ext.query_info(self.conn, sql).description_full
+        except apsw.Error as exc:
+            raise self.sqlite_error(exc, sql) from exc
 
     def column_type(
         self: SqlSession, table: str, column: str, decltype: str | None
