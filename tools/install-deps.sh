@@ -11,6 +11,9 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The Tarantool test server (Debian ships 2.6).
 command -v tarantool >/dev/null 2>&1 || need_apt+=(tarantool)
 command -v pgbench >/dev/null 2>&1 || need_apt+=(postgresql-contrib)
+# FreeTDS: `tsql` is one of the independent clients that prove the TDS test server honest.
+command -v tsql >/dev/null 2>&1 || need_apt+=(freetds-bin)
+[ -f /usr/include/sybdb.h ] || need_apt+=(freetds-dev)
 # As root the test harness runs the server as `postgres` through runuser.
 [ "$(id -u)" != 0 ] || command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
