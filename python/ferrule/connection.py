@@ -17,7 +17,7 @@ from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import Bridge, PgConn, Record
+    from ferrule._ferrule import Bridge, PgConn, Record, TdsConn
 
 # Result shapes understood by the native `query` methods.
 ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
@@ -39,7 +39,11 @@ class Connection:
     __slots__ = ("__weakref__", "_bridge", "_command_timeout", "_impl", "_settings", "_tx_depth")
 
     def __init__(
-        self, impl: PgConn, bridge: Bridge, settings: dict[str, Any], command_timeout: float | None
+        self,
+        impl: PgConn | TdsConn,
+        bridge: Bridge,
+        settings: dict[str, Any],
+        command_timeout: float | None,
     ) -> None:
         self._impl = impl
         self._bridge = bridge
@@ -184,14 +188,26 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     """Open a connection; the URL scheme picks the backend.
 
     ``postgresql://user:pw@host:5432/db?sslmode=verify-full`` (also ``postgres://``, or no
-    DSN at all to use keyword arguments and the ``PG*`` environment variables). See the
-    backend's ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`).
+    DSN at all to use keyword arguments and the ``PG*`` environment variables);
+    ``mssql://user:pw@host:1433/db?encrypt=strict`` or the ADO.NET form
+    ``Server=host,1433;Database=db;UID=sa;PWD=pw;`` for SQL Server. See the backend's
+    ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`,
+    :func:`ferrule.mssql_connection.connect`).
     """
-    scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
+    from ferrule import _mssqldsn
+
+    if dsn and _mssqldsn.is_ado_string(dsn):
+        scheme = "mssql"
+    else:
+        scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
     if scheme in ("postgresql", "postgres"):
         from ferrule import pg_connection
 
         return await pg_connection.connect(dsn, **kwargs)
+    if scheme in _mssqldsn.SCHEMES:
+        from ferrule import mssql_connection
+
+        return await mssql_connection.connect(dsn, **kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 

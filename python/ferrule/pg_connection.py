@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge, _pgdsn
 from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
+
+if TYPE_CHECKING:
+    from ferrule._ferrule import PgConn
 
 
 class PgConnection(Connection):
     """A PostgreSQL connection."""
 
     __slots__ = ()
+
+    _impl: PgConn
 
     def get_server_pid(self) -> int:
         """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""

@@ -172,10 +172,22 @@ impl TdsConnection {
         discard_rows: bool,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
+        self.roundtrip_with_rollback(messages, None, discard_rows, ctl).await
+    }
+
+    /// `roundtrip`, sending `on_error` when one of the messages fails.
+    pub async fn roundtrip_with_rollback(
+        &self,
+        messages: Vec<Message>,
+        on_error: Option<Message>,
+        discard_rows: bool,
+        ctl: &CallCtl,
+    ) -> Result<Response, Error> {
         let cancel = CancellationToken::new();
         let (reply, mut rx) = oneshot::channel();
         self.submit(Job {
             messages,
+            on_error,
             sink: Sink::Collect { reply, discard_rows },
             cancel: cancel.clone(),
         })?;
@@ -199,6 +211,7 @@ impl TdsConnection {
         let cancel = CancellationToken::new();
         self.submit(Job {
             messages,
+            on_error: None,
             sink: Sink::Stream { batches, prefetch: prefetch.max(1) },
             cancel: cancel.clone(),
         })?;
@@ -207,7 +220,12 @@ impl TdsConnection {
 
     /// Queues a request whose answer nobody waits for (closing a statement).
     pub(crate) fn fire_and_forget(&self, messages: Vec<Message>) {
-        let _ = self.submit(Job { messages, sink: Sink::Discard, cancel: CancellationToken::new() });
+        let _ = self.submit(Job {
+            messages,
+            on_error: None,
+            sink: Sink::Discard,
+            cancel: CancellationToken::new(),
+        });
     }
 
     /// A SQL batch (one or more statements, no parameters).
@@ -224,6 +242,35 @@ impl TdsConnection {
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
         self.roundtrip(vec![executesql_message(sql, params)?], discard_rows, ctl).await
+    }
+
+    /// Runs `sql` once per parameter row, in one job (no other call interleaves). Outside a
+    /// transaction the rows run in one that is rolled back if any fails: all or nothing.
+    pub async fn execute_many(
+        &self,
+        sql: &str,
+        rows: &[Vec<Param>],
+        ctl: &CallCtl,
+    ) -> Result<Response, Error> {
+        if rows.is_empty() {
+            return Ok(Response::default());
+        }
+        let wrap = !self.in_transaction();
+        let mut messages = Vec::with_capacity(rows.len() + 2);
+        if wrap {
+            messages.push(batch_message("BEGIN TRANSACTION"));
+        }
+        for (i, row) in rows.iter().enumerate() {
+            messages.push(executesql_message(sql, row).map_err(|mut e| {
+                e.message = format!("row {i}: {}", e.message);
+                e
+            })?);
+        }
+        if wrap {
+            messages.push(batch_message("COMMIT TRANSACTION"));
+        }
+        let rollback = wrap.then(|| batch_message("IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION"));
+        self.roundtrip_with_rollback(messages, rollback, true, ctl).await
     }
 
     /// A stored procedure by name: result sets, output parameters and return status.

@@ -196,7 +196,13 @@ async fn connect_once(cfg: &TdsConfig, port: u16) -> Result<Login, Error> {
         if !tls_on {
             stream = Box::new(tcp);
         } else {
-            let config = tls::client_config(cfg)?;
+            // As ADO.NET does: with Encrypt=no, encryption the server alone wants does not
+            // check the certificate.
+            let config = if cfg.encrypt == Encrypt::Optional {
+                tls::client_config(&TdsConfig { trust_server_certificate: true, ..cfg.clone() })?
+            } else {
+                tls::client_config(cfg)?
+            };
             let mut tls = TlsConnector::from(config)
                 .connect(tls::server_name(cfg)?, PreloginFramed::new(tcp))
                 .await

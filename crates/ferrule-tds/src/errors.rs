@@ -18,7 +18,7 @@ pub fn from_message(m: &ServerMessage) -> Error {
     e.fields = vec![
         ("number", m.number.to_string()),
         ("state", m.state.to_string()),
-        ("class", m.class.to_string()),
+        ("class_", m.class.to_string()),
         ("severity", m.class.to_string()),
         ("server", m.server.clone()),
         ("procedure", m.procedure.clone()),
@@ -50,7 +50,7 @@ mod tests {
         let e = from_message(&m);
         assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::Database, Some("2627")));
         assert_eq!(e.field("procedure"), Some("p"));
-        assert_eq!(e.field("class"), Some("14"));
+        assert_eq!(e.field("class_"), Some("14"));
         let e = from_message(&ServerMessage { number: 18456, ..m });
         assert_eq!(e.kind, ErrorKind::Authentication);
     }

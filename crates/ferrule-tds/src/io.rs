@@ -65,7 +65,7 @@ enum Outcome {
 /// Runs one job. An `Err` means the connection cannot be used any more; the job's caller has
 /// been told.
 async fn run_job(shared: &Shared, io: &mut Io, job: Job) -> Result<(), Error> {
-    let Job { messages, mut sink, cancel } = job;
+    let Job { messages, on_error, mut sink, cancel } = job;
     if cancel.is_cancelled() || sink.is_abandoned() {
         sink.fail(cancelled_error());
         return Ok(());
@@ -118,6 +118,21 @@ async fn run_job(shared: &Shared, io: &mut Io, job: Job) -> Result<(), Error> {
                 sink.fail(reported.unwrap_or_else(|| e.clone()));
                 return Err(e);
             }
+        }
+    }
+    if let (Some(_), Some(mut msg)) = (&state.error, on_error) {
+        // Best effort: the original error is what the caller hears about.
+        msg.payload[10..18].copy_from_slice(&shared.descriptor());
+        let mut out = BytesMut::new();
+        frame_message(msg.kind, 0, &msg.payload, io.packet_size, &mut out);
+        io.stream.write_all(&out).await?;
+        io.stream.flush().await?;
+        io.dec.reset_columns();
+        let mut scratch = Reading { resp: Response::default(), error: None, batch: None };
+        let mut none = Sink::Discard;
+        if let Outcome::Cancelled = read_response(shared, io, &mut none, &cancel, &mut scratch).await? {
+            sink.fail(cancelled_error());
+            return Ok(());
         }
     }
     match (state.error, sink) {

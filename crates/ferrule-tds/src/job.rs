@@ -86,6 +86,8 @@ impl Sink {
 
 pub struct Job {
     pub messages: Vec<Message>,
+    /// Sent when one of `messages` failed (a ROLLBACK closing a transaction the job opened).
+    pub on_error: Option<Message>,
     pub sink: Sink,
     /// Cancelled by the caller (timeout, task cancelled): the task sends ATTENTION.
     pub cancel: CancellationToken,

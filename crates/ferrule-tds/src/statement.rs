@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use ferrule_core::{Error, Value};
 use parking_lot::Mutex;
 
-use crate::conn::{CallCtl, TdsConnection};
+use crate::conn::{CallCtl, RowStream, TdsConnection};
 use crate::job::{Message, Response};
 use crate::packet::kind;
 use crate::params::Param;
@@ -138,5 +138,26 @@ impl TdsConnection {
             }
         }
         Err(Error::protocol("the prepared statement could not be re-prepared"))
+    }
+
+    /// Streams the rows of a prepared statement in batches of `prefetch` (a cursor).
+    pub async fn stream_prepared(
+        &self,
+        stmt: &Arc<Statement>,
+        values: &[Value],
+        prefetch: usize,
+        ctl: &CallCtl,
+    ) -> Result<RowStream, Error> {
+        let params: Vec<Param> =
+            values.iter().cloned().enumerate().map(|(i, v)| Param::positional(i, v)).collect();
+        let decl = request::declaration(&params)?;
+        let current = stmt.handle.lock().clone();
+        let id = match current {
+            Some(h) if h.decl == decl => h.id,
+            _ => self.prepare_handle(stmt, &decl, ctl).await?,
+        };
+        let mut payload = BytesMut::new();
+        request::sp_execute(&mut payload, &[0; 8], id, &params)?;
+        self.stream(vec![rpc(payload)], prefetch)
     }
 }
