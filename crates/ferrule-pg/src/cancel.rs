@@ -29,7 +29,9 @@ impl CancelTarget {
         let socket = open_socket(&self.endpoint).await?;
         let mut stream = match &self.tls {
             Some((config, name)) => {
-                ssl_handshake(socket, config.clone(), name.clone(), true).await?.0
+                ssl_handshake(socket, config.clone(), name.clone(), true)
+                    .await?
+                    .0
             }
             None => socket,
         };

@@ -26,7 +26,10 @@ impl SslMode {
     }
     /// Modes that must never continue without TLS.
     pub fn requires_tls(self) -> bool {
-        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+        matches!(
+            self,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        )
     }
 }
 
@@ -61,7 +64,10 @@ pub struct PgConfig {
 impl Default for PgConfig {
     fn default() -> Self {
         PgConfig {
-            hosts: vec![PgHost { host: "localhost".into(), port: 5432 }],
+            hosts: vec![PgHost {
+                host: "localhost".into(),
+                port: 5432,
+            }],
             user: "postgres".into(),
             password: None,
             database: "postgres".into(),

@@ -33,7 +33,10 @@ pub struct CallCtl {
 
 impl CallCtl {
     pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
-        CallCtl { deadline: timeout.map(|t| Instant::now() + t), cancel }
+        CallCtl {
+            deadline: timeout.map(|t| Instant::now() + t),
+            cancel,
+        }
     }
 }
 
@@ -50,7 +53,11 @@ pub struct QueryResult {
 /// A notification or notice delivered outside any request.
 pub enum AsyncMessage {
     Notice(Error),
-    Notification { process_id: i32, channel: String, payload: String },
+    Notification {
+        process_id: i32,
+        channel: String,
+        payload: String,
+    },
 }
 
 pub type AsyncHook = Box<dyn Fn(AsyncMessage) + Send + Sync>;
@@ -108,7 +115,9 @@ impl Shared {
                 return;
             }
             let _ = shared.cancel_target.send().await;
-            if tokio::time::timeout(shared.cancel_timeout, notified).await.is_err()
+            if tokio::time::timeout(shared.cancel_timeout, notified)
+                .await
+                .is_err()
                 && !state.done.load(Ordering::Acquire)
             {
                 shared.abort(Error::connection_lost(format!(
@@ -145,12 +154,14 @@ impl PgConnection {
     /// Opens a connection and starts its reader and writer on the current tokio runtime.
     pub async fn connect(cfg: &PgConfig) -> Result<PgConnection, Error> {
         let est = match cfg.connect_timeout {
-            Some(t) => tokio::time::timeout(t, establish(cfg)).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("connecting timed out after {:.1}s", t.as_secs_f64()),
-                )
-            })??,
+            Some(t) => tokio::time::timeout(t, establish(cfg))
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("connecting timed out after {:.1}s", t.as_secs_f64()),
+                    )
+                })??,
             None => establish(cfg).await?,
         };
         let (tx, rx) = unbounded_channel();
@@ -204,7 +215,12 @@ impl PgConnection {
     }
 
     pub fn server_parameters(&self) -> Vec<(String, String)> {
-        self.shared.server_params.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.shared
+            .server_params
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Receives notices and notifications; replaces any previous hook.
@@ -213,14 +229,20 @@ impl PgConnection {
     }
 
     fn next_name(&self, prefix: &str) -> String {
-        format!("__ferrule_{prefix}{}", self.shared.seq.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "__ferrule_{prefix}{}",
+            self.shared.seq.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     fn submit(&self, cmd: Command) -> Result<(), Error> {
         if self.is_closed() {
             return Err(self.shared.closed_error());
         }
-        self.shared.tx.send(cmd).map_err(|_| self.shared.closed_error())
+        self.shared
+            .tx
+            .send(cmd)
+            .map_err(|_| self.shared.closed_error())
     }
 
     /// Sends one request and waits for its response, honouring the call's deadline and
@@ -234,7 +256,12 @@ impl PgConnection {
     ) -> Result<Response, Error> {
         let state = Arc::new(ReqState::default());
         let (reply, mut rx) = oneshot::channel();
-        self.submit(Command::Request(Request { buf, state: state.clone(), reply, discard_rows }))?;
+        self.submit(Command::Request(Request {
+            buf,
+            state: state.clone(),
+            reply,
+            discard_rows,
+        }))?;
         let deadline = async {
             match ctl.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -295,7 +322,8 @@ impl PgConnection {
         if let Some(stmt) = self.shared.cache.lock().get(sql) {
             return Ok(stmt);
         }
-        self.prepare_uncached(sql, ctl, self.shared.cache_enabled).await
+        self.prepare_uncached(sql, ctl, self.shared.cache_enabled)
+            .await
     }
 
     /// Parses `sql` on the server; `named` statements are cached and closed when dropped.
@@ -305,7 +333,11 @@ impl PgConnection {
         ctl: &CallCtl,
         named: bool,
     ) -> Result<Arc<Statement>, Error> {
-        let name = if named { self.next_name("s") } else { String::new() };
+        let name = if named {
+            self.next_name("s")
+        } else {
+            String::new()
+        };
         let mut buf = BytesMut::with_capacity(sql.len() + 64);
         frontend::parse(&name, sql, std::iter::empty(), &mut buf).map_err(interface)?;
         frontend::describe(b'S', &name, &mut buf).map_err(interface)?;
@@ -409,7 +441,8 @@ impl PgConnection {
         let mut buf = BytesMut::with_capacity(64 + rows.len() * 32);
         for (i, row) in rows.iter().enumerate() {
             check_arity(&stmt, row.len()).map_err(|e| at_row(e, i))?;
-            self.bind_execute(&stmt, row, "", 0, &mut buf).map_err(|e| at_row(e, i))?;
+            self.bind_execute(&stmt, row, "", 0, &mut buf)
+                .map_err(|e| at_row(e, i))?;
         }
         frontend::sync(&mut buf);
         self.roundtrip(buf, true, ctl).await?;
@@ -500,7 +533,8 @@ impl PgConnection {
 
     /// Closes the connection at once; calls in flight fail.
     pub fn terminate(&self) {
-        self.shared.abort(Error::closed("the connection was terminated"));
+        self.shared
+            .abort(Error::closed("the connection was terminated"));
     }
 }
 

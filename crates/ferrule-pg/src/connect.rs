@@ -87,14 +87,19 @@ pub async fn ssl_handshake(
             "the server does not support TLS, and the sslmode requires it",
         )),
         b'N' => Ok((stream, false)),
-        other => Err(Error::protocol(format!("unexpected answer {other:#x} to SSLRequest"))),
+        other => Err(Error::protocol(format!(
+            "unexpected answer {other:#x} to SSLRequest"
+        ))),
     }
 }
 
 pub async fn resolve(host: &PgHost) -> Result<Vec<Endpoint>, Error> {
     if host.host.starts_with('/') || host.host.starts_with('@') {
         let dir = host.host.trim_start_matches('@');
-        return Ok(vec![Endpoint::Unix(PathBuf::from(format!("{dir}/.s.PGSQL.{}", host.port)))]);
+        return Ok(vec![Endpoint::Unix(PathBuf::from(format!(
+            "{dir}/.s.PGSQL.{}",
+            host.port
+        )))]);
     }
     let addrs = tokio::net::lookup_host((host.host.as_str(), host.port))
         .await
@@ -123,13 +128,19 @@ pub async fn read_message(stream: &mut BoxStream, buf: &mut BytesMut) -> Result<
         if buf.len() >= 5 {
             let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
             if len > MAX_MESSAGE {
-                return Err(Error::protocol(format!("backend message of {len} bytes refused")));
+                return Err(Error::protocol(format!(
+                    "backend message of {len} bytes refused"
+                )));
             }
         }
         match Message::parse(buf) {
             Ok(Some(msg)) => return Ok(msg),
             Ok(None) => {}
-            Err(e) => return Err(Error::protocol(format!("malformed message from server: {e}"))),
+            Err(e) => {
+                return Err(Error::protocol(format!(
+                    "malformed message from server: {e}"
+                )))
+            }
         }
         if stream.read_buf(buf).await? == 0 {
             return Err(Error::connection_lost("the server closed the connection"));
@@ -203,16 +214,26 @@ async fn startup(
                 scram = Some(s);
             }
             Message::AuthenticationSaslContinue(body) => {
-                let s = scram.as_mut().ok_or_else(|| Error::protocol("unexpected SASL step"))?;
+                let s = scram
+                    .as_mut()
+                    .ok_or_else(|| Error::protocol("unexpected SASL step"))?;
                 s.update(body.data()).map_err(|e| {
-                    Error::new(ErrorKind::Authentication, format!("SCRAM exchange failed: {e}"))
+                    Error::new(
+                        ErrorKind::Authentication,
+                        format!("SCRAM exchange failed: {e}"),
+                    )
                 })?;
                 frontend::sasl_response(s.message(), &mut out)?;
             }
             Message::AuthenticationSaslFinal(body) => {
-                let s = scram.as_mut().ok_or_else(|| Error::protocol("unexpected SASL step"))?;
+                let s = scram
+                    .as_mut()
+                    .ok_or_else(|| Error::protocol("unexpected SASL step"))?;
                 s.finish(body.data()).map_err(|e| {
-                    Error::new(ErrorKind::Authentication, format!("SCRAM server proof invalid: {e}"))
+                    Error::new(
+                        ErrorKind::Authentication,
+                        format!("SCRAM server proof invalid: {e}"),
+                    )
                 })?;
             }
             Message::AuthenticationKerberosV5

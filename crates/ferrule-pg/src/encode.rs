@@ -18,7 +18,10 @@ pub fn encode_bind(
     stmt: &Statement,
     params: &[Value],
 ) -> Result<(), Error> {
-    let formats = stmt.params.iter().map(|&oid| i16::from(types::is_binary(oid)));
+    let formats = stmt
+        .params
+        .iter()
+        .map(|&oid| i16::from(types::is_binary(oid)));
     let result_formats = stmt.columns.iter().map(|c| c.format);
     let mut index = 0usize;
     let res = frontend::bind(
@@ -36,7 +39,10 @@ pub fn encode_bind(
     res.map_err(|e| match e {
         frontend::BindError::Conversion(err) => Error::interface(format!(
             "invalid argument ${index} ({}): {err}",
-            stmt.params.get(index.saturating_sub(1)).map(|&o| type_label(o)).unwrap_or("?"),
+            stmt.params
+                .get(index.saturating_sub(1))
+                .map(|&o| type_label(o))
+                .unwrap_or("?"),
         )),
         frontend::BindError::Serialization(err) => {
             Error::interface(format!("cannot encode the arguments: {err}"))
@@ -121,7 +127,12 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
         (types::NUMERIC, Value::Int(i)) => encode_numeric(&i.to_string(), out)?,
         (types::NUMERIC, Value::Float(f)) => encode_numeric(&float_repr(*f), out)?,
         (
-            types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME | types::XML | types::UNKNOWN,
+            types::TEXT
+            | types::VARCHAR
+            | types::BPCHAR
+            | types::NAME
+            | types::XML
+            | types::UNKNOWN,
             Value::Text(s),
         ) => out.put_slice(s.as_bytes()),
         (types::CHAR, Value::Text(s)) => {
@@ -149,12 +160,26 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
         (types::TIMESTAMP | types::TIMESTAMPTZ, Value::DateTime { micros, .. }) => {
             out.put_i64(timestamp_wire(*micros))
         }
-        (types::INTERVAL, Value::Interval { months, days, micros }) => {
+        (
+            types::INTERVAL,
+            Value::Interval {
+                months,
+                days,
+                micros,
+            },
+        ) => {
             out.put_i64(*micros);
             out.put_i32(*days);
             out.put_i32(*months);
         }
-        (types::INET | types::CIDR, Value::Inet { addr, prefix, is_network }) => {
+        (
+            types::INET | types::CIDR,
+            Value::Inet {
+                addr,
+                prefix,
+                is_network,
+            },
+        ) => {
             let family = match addr.len() {
                 4 => 2u8,
                 16 => 3u8,
@@ -239,7 +264,9 @@ fn write_elements(
     out: &mut BytesMut,
     has_null: &mut bool,
 ) -> Result<(), BoxError> {
-    let Some((&len, rest)) = dims.split_first() else { return Ok(()) };
+    let Some((&len, rest)) = dims.split_first() else {
+        return Ok(());
+    };
     if items.len() != len {
         return Err("multi-dimensional arrays must have sub-arrays of matching length".into());
     }
@@ -257,7 +284,9 @@ fn write_elements(
             out[at..at + 4].copy_from_slice(&n.to_be_bytes());
         } else {
             let Value::List(inner) = item else {
-                return Err("multi-dimensional arrays must have sub-arrays of matching length".into());
+                return Err(
+                    "multi-dimensional arrays must have sub-arrays of matching length".into(),
+                );
             };
             write_elements(inner, rest, elem, out, has_null)?;
         }
@@ -295,7 +324,14 @@ fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
 
 fn format_uuid(u: &[u8; 16]) -> String {
     let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn parse_uuid(s: &str) -> Result<[u8; 16], BoxError> {
@@ -415,12 +451,19 @@ pub fn encode_numeric(text: &str, out: &mut BytesMut) -> Result<(), BoxError> {
         None => (mantissa, ""),
     };
     if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+        || !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return Err(bad());
     }
     // All digits with the decimal point position, then shifted by the exponent.
-    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|b| b - b'0').collect();
+    let mut digits: Vec<u8> = int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .map(|b| b - b'0')
+        .collect();
     let mut point = int_part.len() as i64 + i64::from(exp);
     let dscale = (frac_part.len() as i64 - i64::from(exp)).max(0);
     if dscale > 16383 || point.abs() > 131072 {
@@ -441,8 +484,10 @@ pub fn encode_numeric(text: &str, out: &mut BytesMut) -> Result<(), BoxError> {
     while !digits.len().is_multiple_of(4) {
         digits.push(0);
     }
-    let mut groups: Vec<i16> =
-        digits.chunks(4).map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(*d))).collect();
+    let mut groups: Vec<i16> = digits
+        .chunks(4)
+        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(*d)))
+        .collect();
     let mut weight = point / 4 - 1;
     while groups.first() == Some(&0) {
         groups.remove(0);
@@ -482,7 +527,10 @@ mod tests {
             vec![0, 3, 0, 1, 0, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1a, 0x7c]
         );
         assert_eq!(numeric("0"), vec![0, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(numeric("-0.5"), vec![0, 1, 0xff, 0xff, 0x40, 0, 0, 1, 0x13, 0x88]);
+        assert_eq!(
+            numeric("-0.5"),
+            vec![0, 1, 0xff, 0xff, 0x40, 0, 0, 1, 0x13, 0x88]
+        );
         assert_eq!(numeric("NaN"), vec![0, 0, 0, 0, 0xC0, 0, 0, 0]);
         assert_eq!(numeric("1E+4"), vec![0, 1, 0, 1, 0, 0, 0, 0, 0, 1]);
         assert!(encode_numeric("12a", &mut BytesMut::new()).is_err());
@@ -500,7 +548,10 @@ mod tests {
     fn json_escapes() {
         let mut s = String::new();
         json_serialize(
-            &Value::Map(vec![("a\"b".into(), Value::List(vec![Value::Int(1), Value::Null]))]),
+            &Value::Map(vec![(
+                "a\"b".into(),
+                Value::List(vec![Value::Int(1), Value::Null]),
+            )]),
             &mut s,
         )
         .unwrap();

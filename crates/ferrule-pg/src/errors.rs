@@ -1,7 +1,7 @@
 //! ErrorResponse / NoticeResponse fields into ferrule's error, every field kept.
 
-use ferrule_core::{Error, ErrorKind};
 use fallible_iterator::FallibleIterator;
+use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::message::backend::ErrorFields;
 
 /// The attribute name ferrule gives each field code of the protocol.

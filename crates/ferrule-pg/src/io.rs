@@ -88,7 +88,10 @@ pub(crate) async fn reader_task(
     mut buf: BytesMut,
     mut pending_rx: UnboundedReceiver<Pending>,
 ) {
-    let mut reader = Reader { shared: shared.clone(), current: None };
+    let mut reader = Reader {
+        shared: shared.clone(),
+        current: None,
+    };
     let reason = loop {
         if let Err(e) = reader.drain(&mut buf, &mut pending_rx) {
             break e;
@@ -131,7 +134,10 @@ pub(crate) async fn reader_task(
 }
 
 fn is_fatal(e: &Error) -> bool {
-    matches!(e.field("severity_nonlocalized").or(e.field("severity")), Some("FATAL" | "PANIC"))
+    matches!(
+        e.field("severity_nonlocalized").or(e.field("severity")),
+        Some("FATAL" | "PANIC")
+    )
 }
 
 struct Reader {
@@ -149,7 +155,9 @@ impl Reader {
             if buf.len() >= 5 {
                 let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
                 if len > MAX_MESSAGE {
-                    return Err(Error::protocol(format!("backend message of {len} bytes refused")));
+                    return Err(Error::protocol(format!(
+                        "backend message of {len} bytes refused"
+                    )));
                 }
             }
             let msg = match Message::parse(buf) {
@@ -182,7 +190,11 @@ impl Reader {
                 let channel = body.channel().map_err(proto)?.to_owned();
                 let payload = body.message().map_err(proto)?.to_owned();
                 let process_id = body.process_id();
-                self.hook(AsyncMessage::Notification { process_id, channel, payload });
+                self.hook(AsyncMessage::Notification {
+                    process_id,
+                    channel,
+                    payload,
+                });
                 return Ok(());
             }
             Message::ParameterStatus(body) => {
@@ -263,8 +275,12 @@ impl Reader {
             | Message::NoData
             | Message::EmptyQueryResponse => {}
             Message::ReadyForQuery(body) => {
-                self.shared.tx_status.store(body.status(), Ordering::Release);
-                let Some(done) = self.current.take() else { return Ok(()) };
+                self.shared
+                    .tx_status
+                    .store(body.status(), Ordering::Release);
+                let Some(done) = self.current.take() else {
+                    return Ok(());
+                };
                 self.complete(done);
             }
             _ => return Err(Error::protocol("unexpected message from the server")),
@@ -277,7 +293,10 @@ impl Reader {
         let next_to_cancel = {
             let mut inflight = self.shared.inflight.lock();
             inflight.pop_front();
-            inflight.front().filter(|s| s.want_cancel.load(Ordering::Acquire)).cloned()
+            inflight
+                .front()
+                .filter(|s| s.want_cancel.load(Ordering::Acquire))
+                .cloned()
         };
         if let Some(state) = next_to_cancel {
             self.shared.send_cancel(state);

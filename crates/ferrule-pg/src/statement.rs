@@ -90,7 +90,9 @@ pub struct StatementCache {
 
 impl StatementCache {
     pub fn new(capacity: usize) -> StatementCache {
-        StatementCache { lru: NonZeroUsize::new(capacity).map(LruCache::new) }
+        StatementCache {
+            lru: NonZeroUsize::new(capacity).map(LruCache::new),
+        }
     }
     pub fn enabled(&self) -> bool {
         self.lru.is_some()

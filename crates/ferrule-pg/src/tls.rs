@@ -9,7 +9,9 @@ use ferrule_core::Error;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
@@ -39,7 +41,9 @@ fn load_roots(path: &str) -> Result<RootCertStore, Error> {
             .map_err(|e| tls_error(format!("unusable certificate in {path:?}: {e}")))?;
     }
     if roots.is_empty() {
-        return Err(tls_error(format!("sslrootcert {path:?} holds no certificate")));
+        return Err(tls_error(format!(
+            "sslrootcert {path:?} holds no certificate"
+        )));
     }
     Ok(roots)
 }
@@ -62,20 +66,30 @@ pub fn client_config(cfg: &PgConfig) -> Result<Option<Arc<ClientConfig>>, Error>
         _ => false,
     };
     let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
-        let path = cfg.ssl_root_cert.clone().or_else(default_root_path).ok_or_else(|| {
-            tls_error(format!(
-                "sslmode={} needs a root certificate: set sslrootcert (a PEM file, or \
+        let path = cfg
+            .ssl_root_cert
+            .clone()
+            .or_else(default_root_path)
+            .ok_or_else(|| {
+                tls_error(format!(
+                    "sslmode={} needs a root certificate: set sslrootcert (a PEM file, or \
                  'system' for the public web roots) or create ~/.postgresql/root.crt",
-                mode_name(mode)
-            ))
-        })?;
+                    mode_name(mode)
+                ))
+            })?;
         let roots = Arc::new(load_roots(&path)?);
         let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
             .build()
             .map_err(|e| tls_error(format!("cannot build the certificate verifier: {e}")))?;
-        Arc::new(PgVerifier { inner: Some(inner), check_name: mode == SslMode::VerifyFull })
+        Arc::new(PgVerifier {
+            inner: Some(inner),
+            check_name: mode == SslMode::VerifyFull,
+        })
     } else {
-        Arc::new(PgVerifier { inner: None, check_name: false })
+        Arc::new(PgVerifier {
+            inner: None,
+            check_name: false,
+        })
     };
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -95,7 +109,11 @@ pub fn client_config(cfg: &PgConfig) -> Result<Option<Arc<ClientConfig>>, Error>
                 .map_err(|e| tls_error(format!("unusable client certificate: {e}")))?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => return Err(tls_error("sslcert and sslkey must be given together".into())),
+        _ => {
+            return Err(tls_error(
+                "sslcert and sslkey must be given together".into(),
+            ))
+        }
     };
     Ok(Some(Arc::new(config)))
 }
@@ -152,7 +170,12 @@ impl ServerCertVerifier for PgVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -161,10 +184,17 @@ impl ServerCertVerifier for PgVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        provider().signature_verification_algorithms.supported_schemes()
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

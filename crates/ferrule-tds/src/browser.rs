@@ -55,7 +55,11 @@ pub async fn instance_port(host: &str, browser_port: u16, instance: &str) -> Res
         .map_err(|e| Error::connection_failure(format!("cannot resolve {host:?}: {e}")))?
         .next()
         .ok_or_else(|| Error::connection_failure(format!("no address for {host:?}")))?;
-    let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+    let bind = if addr.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
     let sock = UdpSocket::bind(bind).await?;
     sock.connect(addr).await?;
     let req = instance_request(instance);

@@ -36,7 +36,9 @@ pub fn quote_multipart(name: &str) -> Result<String, Error> {
                         }
                         Some(x) if x == close => break,
                         Some(x) => cur.push(x),
-                        None => return Err(Error::interface(format!("unclosed quote in {name:?}"))),
+                        None => {
+                            return Err(Error::interface(format!("unclosed quote in {name:?}")))
+                        }
                     }
                 }
                 if !matches!(chars.peek(), None | Some('.')) {
@@ -51,7 +53,11 @@ pub fn quote_multipart(name: &str) -> Result<String, Error> {
     if parts.iter().any(|p| p.is_empty()) || parts.len() > 4 {
         return Err(Error::interface(format!("bad table name {name:?}")));
     }
-    Ok(parts.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join("."))
+    Ok(parts
+        .iter()
+        .map(|p| quote_ident(p))
+        .collect::<Vec<_>>()
+        .join("."))
 }
 
 fn put_type_info(out: &mut BytesMut, col: &Column) -> Result<(), Error> {
@@ -84,7 +90,10 @@ fn put_type_info(out: &mut BytesMut, col: &Column) -> Result<(), Error> {
 fn unsupported(name: &str, ti: &TypeInfo) -> Error {
     Error::new(
         ferrule_core::ErrorKind::NotSupported,
-        format!("bulk load into column {name:?} of type {} is not supported", ti.sql_name()),
+        format!(
+            "bulk load into column {name:?} of type {} is not supported",
+            ti.sql_name()
+        ),
     )
 }
 
@@ -121,7 +130,11 @@ pub fn bulk_payload(columns: &[Column], rows: &[Vec<Value>]) -> Result<BytesMut,
 }
 
 fn mismatch(ti: &TypeInfo, v: &Value) -> Error {
-    Error::interface(format!("a {} cannot be stored in a {} column", v.kind(), ti.sql_name()))
+    Error::interface(format!(
+        "a {} cannot be stored in a {} column",
+        v.kind(),
+        ti.sql_name()
+    ))
 }
 
 fn put_null(out: &mut BytesMut, col: &Column) -> Result<(), Error> {
@@ -168,8 +181,14 @@ fn int_bytes(ti: &TypeInfo, i: i64) -> Result<Vec<u8>, Error> {
     let range = || Error::interface(format!("{i} is out of range for {}", ti.sql_name()));
     Ok(match size {
         1 => vec![u8::try_from(i).map_err(|_| range())?],
-        2 => i16::try_from(i).map_err(|_| range())?.to_le_bytes().to_vec(),
-        4 => i32::try_from(i).map_err(|_| range())?.to_le_bytes().to_vec(),
+        2 => i16::try_from(i)
+            .map_err(|_| range())?
+            .to_le_bytes()
+            .to_vec(),
+        4 => i32::try_from(i)
+            .map_err(|_| range())?
+            .to_le_bytes()
+            .to_vec(),
         _ => i.to_le_bytes().to_vec(),
     })
 }
@@ -237,7 +256,10 @@ fn put_value(out: &mut BytesMut, col: &Column, v: &Value) -> Result<(), Error> {
         code::DECIMAL | code::NUMERIC | code::DECIMALN | code::NUMERICN => {
             let (neg, mag) = rescale(&numeric_text(ti, v)?, ti.scale)?;
             if mag >= 10u128.pow(u32::from(ti.precision)) {
-                return Err(Error::interface(format!("value does not fit {}", ti.sql_name())));
+                return Err(Error::interface(format!(
+                    "value does not fit {}",
+                    ti.sql_name()
+                )));
             }
             let size = match ti.precision {
                 1..=9 => 4,
@@ -277,7 +299,10 @@ fn put_value(out: &mut BytesMut, col: &Column, v: &Value) -> Result<(), Error> {
             put_sized(out, ti, &data)
         }
         code::TIMEN => match v {
-            Value::Time { micros, offset: None } => put_sized(out, ti, &time_bytes(*micros, ti.scale)),
+            Value::Time {
+                micros,
+                offset: None,
+            } => put_sized(out, ti, &time_bytes(*micros, ti.scale)),
             _ => Err(mismatch(ti, v)),
         },
         code::DATETIME2N | code::DATETIMEOFFSETN => {
@@ -304,11 +329,13 @@ fn put_value(out: &mut BytesMut, col: &Column, v: &Value) -> Result<(), Error> {
             let in_day = micros.rem_euclid(MICROS_PER_DAY);
             if ti.max_len == 4 {
                 let minutes = (in_day + 30_000_000) / 60_000_000;
-                let data: Vec<u8> = [(days as u16).to_le_bytes(), (minutes as u16).to_le_bytes()].concat();
+                let data: Vec<u8> =
+                    [(days as u16).to_le_bytes(), (minutes as u16).to_le_bytes()].concat();
                 put_sized(out, ti, &data)
             } else {
                 let ticks = (in_day * 3 + 5_000) / 10_000;
-                let data: Vec<u8> = [(days as i32).to_le_bytes(), (ticks as u32).to_le_bytes()].concat();
+                let data: Vec<u8> =
+                    [(days as i32).to_le_bytes(), (ticks as u32).to_le_bytes()].concat();
                 put_sized(out, ti, &data)
             }
         }
@@ -364,7 +391,9 @@ fn encode_cp1252(s: &str) -> Result<Vec<u8>, Error> {
             }
             (0x80u8..=0x9F)
                 .find(|b| crate::decode::cp1252(&[*b]).starts_with(c))
-                .ok_or_else(|| Error::interface(format!("{c:?} has no code in code page 1252: use nvarchar")))
+                .ok_or_else(|| {
+                    Error::interface(format!("{c:?} has no code in code page 1252: use nvarchar"))
+                })
         })
         .collect()
 }
@@ -381,12 +410,16 @@ impl TdsConnection {
     ) -> Result<u64, Error> {
         let target = quote_multipart(table)?;
         let list = match columns {
-            Some(cols) if !cols.is_empty() => {
-                cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
-            }
+            Some(cols) if !cols.is_empty() => cols
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             _ => "*".to_owned(),
         };
-        let probe = self.batch(&format!("SELECT TOP 0 {list} FROM {target}"), false, ctl).await?;
+        let probe = self
+            .batch(&format!("SELECT TOP 0 {list} FROM {target}"), false, ctl)
+            .await?;
         let cols = probe
             .result_sets
             .first()
@@ -399,7 +432,11 @@ impl TdsConnection {
             .join(", ");
         let payload = bulk_payload(&cols, rows)?;
         let insert = batch_message(&format!("INSERT BULK {target} ({decl})"));
-        let load = Message { kind: kind::BULK_LOAD, payload, has_headers: false };
+        let load = Message {
+            kind: kind::BULK_LOAD,
+            payload,
+            has_headers: false,
+        };
         let resp = self.roundtrip(vec![insert, load], true, ctl).await?;
         Ok(resp.rows_affected.unwrap_or(rows.len() as u64))
     }
@@ -410,14 +447,25 @@ mod tests {
     use super::*;
 
     fn col(name: &str, ti: TypeInfo) -> Column {
-        Column { name: name.into(), type_info: ti, user_type: 0, flags: 1 }
+        Column {
+            name: name.into(),
+            type_info: ti,
+            user_type: 0,
+            flags: 1,
+        }
     }
 
     #[test]
     fn identifiers() {
         assert_eq!(quote_multipart("dbo.t").unwrap(), "[dbo].[t]");
-        assert_eq!(quote_multipart("[my.db].\"x\"\"y\".[a]]b]").unwrap(), "[my.db].[x\"y].[a]]b]");
-        assert_eq!(quote_multipart("t]; DROP TABLE x--").unwrap(), "[t]]; DROP TABLE x--]");
+        assert_eq!(
+            quote_multipart("[my.db].\"x\"\"y\".[a]]b]").unwrap(),
+            "[my.db].[x\"y].[a]]b]"
+        );
+        assert_eq!(
+            quote_multipart("t]; DROP TABLE x--").unwrap(),
+            "[t]]; DROP TABLE x--]"
+        );
         assert!(quote_multipart("a..b").is_err());
         assert!(quote_multipart("[a").is_err());
     }
@@ -425,10 +473,29 @@ mod tests {
     #[test]
     fn payload_golden() {
         let cols = [
-            col("id", TypeInfo { max_len: 4, len_kind: LenKind::Byte, ..TypeInfo::fixed(code::INTN, 4) }),
-            col("d", TypeInfo { precision: 5, scale: 2, max_len: 5, len_kind: LenKind::Byte, ..TypeInfo::fixed(code::DECIMALN, 0) }),
+            col(
+                "id",
+                TypeInfo {
+                    max_len: 4,
+                    len_kind: LenKind::Byte,
+                    ..TypeInfo::fixed(code::INTN, 4)
+                },
+            ),
+            col(
+                "d",
+                TypeInfo {
+                    precision: 5,
+                    scale: 2,
+                    max_len: 5,
+                    len_kind: LenKind::Byte,
+                    ..TypeInfo::fixed(code::DECIMALN, 0)
+                },
+            ),
         ];
-        let rows = vec![vec![Value::Int(1), Value::Decimal("1.005".into())], vec![Value::Null, Value::Null]];
+        let rows = vec![
+            vec![Value::Int(1), Value::Decimal("1.005".into())],
+            vec![Value::Null, Value::Null],
+        ];
         let p = bulk_payload(&cols, &rows).unwrap();
         let mut e = vec![0x81, 2, 0, 0, 0, 0, 0, 1, 0, 0x26, 4, 2, b'i', 0, b'd', 0];
         e.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0x6A, 5, 5, 2, 1, b'd', 0]);
@@ -438,21 +505,49 @@ mod tests {
         e.extend_from_slice(&[0xFD, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(&p[..], &e[..]);
         let bad = vec![vec![Value::Text("x".into()), Value::Null]];
-        assert!(bulk_payload(&cols, &bad).unwrap_err().message.contains("record 0"));
+        assert!(bulk_payload(&cols, &bad)
+            .unwrap_err()
+            .message
+            .contains("record 0"));
         let too_big = vec![vec![Value::Int(1), Value::Decimal("1000".into())]];
         assert!(bulk_payload(&cols, &too_big).is_err());
     }
 
     #[test]
     fn varchar_and_datetime() {
-        let vc = col("s", TypeInfo { code: code::BIGVARCHAR, len_kind: LenKind::UShort, max_len: 10, precision: 0, scale: 0, collation: Some([9, 4, 0xD0, 0, 0x34]) });
+        let vc = col(
+            "s",
+            TypeInfo {
+                code: code::BIGVARCHAR,
+                len_kind: LenKind::UShort,
+                max_len: 10,
+                precision: 0,
+                scale: 0,
+                collation: Some([9, 4, 0xD0, 0, 0x34]),
+            },
+        );
         let mut out = BytesMut::new();
         put_value(&mut out, &vc, &Value::Text("€é".into())).unwrap();
         assert_eq!(&out[..], &[2, 0, 0x80, 0xE9]);
         assert!(put_value(&mut BytesMut::new(), &vc, &Value::Text("😀".into())).is_err());
-        let dt = col("t", TypeInfo { len_kind: LenKind::Byte, max_len: 8, ..TypeInfo::fixed(code::DATETIMN, 8) });
+        let dt = col(
+            "t",
+            TypeInfo {
+                len_kind: LenKind::Byte,
+                max_len: 8,
+                ..TypeInfo::fixed(code::DATETIMN, 8)
+            },
+        );
         let mut out = BytesMut::new();
-        put_value(&mut out, &dt, &Value::DateTime { micros: 1_000_000, offset: None }).unwrap();
+        put_value(
+            &mut out,
+            &dt,
+            &Value::DateTime {
+                micros: 1_000_000,
+                offset: None,
+            },
+        )
+        .unwrap();
         assert_eq!(&out[..], &[8, 0xDF, 0x63, 0, 0, 0x2C, 1, 0, 0]);
     }
 }

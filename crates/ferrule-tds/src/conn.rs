@@ -31,7 +31,10 @@ pub struct CallCtl {
 
 impl CallCtl {
     pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
-        CallCtl { deadline: timeout.map(|t| Instant::now() + t), cancel }
+        CallCtl {
+            deadline: timeout.map(|t| Instant::now() + t),
+            cancel,
+        }
     }
 }
 
@@ -61,7 +64,10 @@ impl Shared {
     }
 
     pub fn closed_error(&self) -> Error {
-        self.close_reason.lock().clone().unwrap_or_else(|| Error::closed("the connection is closed"))
+        self.close_reason
+            .lock()
+            .clone()
+            .unwrap_or_else(|| Error::closed("the connection is closed"))
     }
 
     pub fn descriptor(&self) -> [u8; 8] {
@@ -69,7 +75,8 @@ impl Shared {
     }
 
     pub fn set_descriptor(&self, d: [u8; 8]) {
-        self.descriptor.store(u64::from_le_bytes(d), Ordering::Release);
+        self.descriptor
+            .store(u64::from_le_bytes(d), Ordering::Release);
     }
 
     pub fn take_reset(&self) -> bool {
@@ -105,12 +112,14 @@ impl TdsConnection {
     /// Opens a connection (SQL Browser, TLS, PRELOGIN, LOGIN7) and starts its task.
     pub async fn connect(cfg: &TdsConfig) -> Result<TdsConnection, Error> {
         let est = match cfg.connect_timeout {
-            Some(t) => tokio::time::timeout(t, establish(cfg)).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("connecting timed out after {:.1}s", t.as_secs_f64()),
-                )
-            })??,
+            Some(t) => tokio::time::timeout(t, establish(cfg))
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("connecting timed out after {:.1}s", t.as_secs_f64()),
+                    )
+                })??,
             None => establish(cfg).await?,
         };
         let (tx, rx) = unbounded_channel();
@@ -127,7 +136,11 @@ impl TdsConnection {
             finished: Notify::new(),
             done: AtomicBool::new(false),
         });
-        let io = Io { stream: est.stream, dec: est.decoder, packet_size: est.packet_size };
+        let io = Io {
+            stream: est.stream,
+            dec: est.decoder,
+            packet_size: est.packet_size,
+        };
         let task = tokio::spawn(connection_task(shared.clone(), io, rx));
         *shared.task.lock() = Some(task);
         Ok(TdsConnection { shared })
@@ -160,7 +173,10 @@ impl TdsConnection {
         if self.is_closed() {
             return Err(self.shared.closed_error());
         }
-        self.shared.tx.send(Command::Job(job)).map_err(|_| self.shared.closed_error())
+        self.shared
+            .tx
+            .send(Command::Job(job))
+            .map_err(|_| self.shared.closed_error())
     }
 
     /// Sends one request and waits for its response. On the deadline or the caller's
@@ -172,7 +188,8 @@ impl TdsConnection {
         discard_rows: bool,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
-        self.roundtrip_with_rollback(messages, None, discard_rows, ctl).await
+        self.roundtrip_with_rollback(messages, None, discard_rows, ctl)
+            .await
     }
 
     /// `roundtrip`, sending `on_error` when one of the messages fails.
@@ -188,7 +205,10 @@ impl TdsConnection {
         self.submit(Job {
             messages,
             on_error,
-            sink: Sink::Collect { reply, discard_rows },
+            sink: Sink::Collect {
+                reply,
+                discard_rows,
+            },
             cancel: cancel.clone(),
         })?;
         let interrupt = tokio::select! {
@@ -212,10 +232,18 @@ impl TdsConnection {
         self.submit(Job {
             messages,
             on_error: None,
-            sink: Sink::Stream { batches, prefetch: prefetch.max(1) },
+            sink: Sink::Stream {
+                batches,
+                prefetch: prefetch.max(1),
+            },
             cancel: cancel.clone(),
         })?;
-        Ok(RowStream { rx, cancel, done: false, closed: self.shared.clone() })
+        Ok(RowStream {
+            rx,
+            cancel,
+            done: false,
+            closed: self.shared.clone(),
+        })
     }
 
     /// Queues a request whose answer nobody waits for (closing a statement).
@@ -229,8 +257,14 @@ impl TdsConnection {
     }
 
     /// A SQL batch (one or more statements, no parameters).
-    pub async fn batch(&self, sql: &str, discard_rows: bool, ctl: &CallCtl) -> Result<Response, Error> {
-        self.roundtrip(vec![batch_message(sql)], discard_rows, ctl).await
+    pub async fn batch(
+        &self,
+        sql: &str,
+        discard_rows: bool,
+        ctl: &CallCtl,
+    ) -> Result<Response, Error> {
+        self.roundtrip(vec![batch_message(sql)], discard_rows, ctl)
+            .await
     }
 
     /// `sp_executesql` with typed parameters.
@@ -241,7 +275,8 @@ impl TdsConnection {
         discard_rows: bool,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
-        self.roundtrip(vec![executesql_message(sql, params)?], discard_rows, ctl).await
+        self.roundtrip(vec![executesql_message(sql, params)?], discard_rows, ctl)
+            .await
     }
 
     /// Runs `sql` once per parameter row, in one job (no other call interleaves). Outside a
@@ -270,7 +305,8 @@ impl TdsConnection {
             messages.push(batch_message("COMMIT TRANSACTION"));
         }
         let rollback = wrap.then(|| batch_message("IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION"));
-        self.roundtrip_with_rollback(messages, rollback, true, ctl).await
+        self.roundtrip_with_rollback(messages, rollback, true, ctl)
+            .await
     }
 
     /// A stored procedure by name: result sets, output parameters and return status.
@@ -282,15 +318,27 @@ impl TdsConnection {
     ) -> Result<Response, Error> {
         let mut payload = BytesMut::new();
         request::call_procedure(&mut payload, &[0; 8], name, params)?;
-        self.roundtrip(vec![Message { kind: kind::RPC, payload, has_headers: true }], false, ctl)
-            .await
+        self.roundtrip(
+            vec![Message {
+                kind: kind::RPC,
+                payload,
+                has_headers: true,
+            }],
+            false,
+            ctl,
+        )
+        .await
     }
 
     /// A transaction manager request (begin, commit, rollback, savepoints).
     pub async fn transaction(&self, req: TmRequest<'_>, ctl: &CallCtl) -> Result<Response, Error> {
         let mut payload = BytesMut::new();
         request::transaction_manager(&mut payload, &[0; 8], req)?;
-        let msg = Message { kind: kind::TRANSACTION_MANAGER, payload, has_headers: true };
+        let msg = Message {
+            kind: kind::TRANSACTION_MANAGER,
+            payload,
+            has_headers: true,
+        };
         self.roundtrip(vec![msg], true, ctl).await
     }
 
@@ -310,7 +358,8 @@ impl TdsConnection {
 
     /// Closes the connection at once; calls in flight fail.
     pub fn terminate(&self) {
-        self.shared.abort(Error::closed("the connection was terminated"));
+        self.shared
+            .abort(Error::closed("the connection was terminated"));
     }
 }
 
@@ -343,13 +392,21 @@ fn interrupt_error(i: Interrupt) -> Error {
 pub fn batch_message(sql: &str) -> Message {
     let mut payload = BytesMut::with_capacity(22 + sql.len() * 2);
     request::sql_batch(&mut payload, &[0; 8], sql);
-    Message { kind: kind::SQL_BATCH, payload, has_headers: true }
+    Message {
+        kind: kind::SQL_BATCH,
+        payload,
+        has_headers: true,
+    }
 }
 
 pub fn executesql_message(sql: &str, params: &[Param]) -> Result<Message, Error> {
     let mut payload = BytesMut::with_capacity(64 + sql.len() * 2);
     request::sp_executesql(&mut payload, &[0; 8], sql, params)?;
-    Ok(Message { kind: kind::RPC, payload, has_headers: true })
+    Ok(Message {
+        kind: kind::RPC,
+        payload,
+        has_headers: true,
+    })
 }
 
 /// Rows of a streaming request. Dropping it cancels what remains on the server.

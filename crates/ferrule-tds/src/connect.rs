@@ -68,7 +68,9 @@ pub async fn establish(cfg: &TdsConfig) -> Result<Established, Error> {
             }
         }
     }
-    Err(Error::connection_failure("the server redirected the connection more than once"))
+    Err(Error::connection_failure(
+        "the server redirected the connection more than once",
+    ))
 }
 
 async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, Error> {
@@ -86,7 +88,9 @@ async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, Error> {
             Err(e) => last = Some(format!("cannot connect to {addr}: {e}")),
         }
     }
-    Err(Error::connection_failure(last.unwrap_or_else(|| format!("no address for {host:?}"))))
+    Err(Error::connection_failure(
+        last.unwrap_or_else(|| format!("no address for {host:?}")),
+    ))
 }
 
 async fn send_message<S: AsyncWrite + Unpin + ?Sized>(
@@ -101,7 +105,9 @@ async fn send_message<S: AsyncWrite + Unpin + ?Sized>(
     Ok(())
 }
 
-async fn read_prelogin<S: AsyncRead + Unpin + ?Sized>(s: &mut S) -> Result<PreloginResponse, Error> {
+async fn read_prelogin<S: AsyncRead + Unpin + ?Sized>(
+    s: &mut S,
+) -> Result<PreloginResponse, Error> {
     let mut dec = ResponseDecoder::default();
     loop {
         if let Some(msg) = dec.take_message()? {
@@ -111,7 +117,9 @@ async fn read_prelogin<S: AsyncRead + Unpin + ?Sized>(s: &mut S) -> Result<Prelo
             return Err(Error::protocol("PRELOGIN response longer than 64 KiB"));
         }
         if s.read_buf(dec.read_buf()).await? == 0 {
-            return Err(Error::connection_failure("the server closed the connection during PRELOGIN"));
+            return Err(Error::connection_failure(
+                "the server closed the connection during PRELOGIN",
+            ));
         }
     }
 }
@@ -137,6 +145,11 @@ fn login7(cfg: &TdsConfig, fed_auth_echo: bool) -> Result<BytesMut, Error> {
 }
 
 async fn connect_once(cfg: &TdsConfig, port: u16) -> Result<Login, Error> {
+    // Settings errors are reported before any socket is opened.
+    if cfg.encrypt != Encrypt::Disabled {
+        tls::client_config(cfg)?;
+        tls::server_name(cfg)?;
+    }
     let tcp = open_tcp(&cfg.host, port).await?;
     let mut info = ServerInfo::default();
     let fed_auth = cfg.access_token.is_some();
@@ -168,7 +181,11 @@ async fn connect_once(cfg: &TdsConfig, port: u16) -> Result<Login, Error> {
             Encrypt::Optional => prelogin::Encrypt::Off,
             _ => prelogin::Encrypt::NotSupported,
         };
-        let req = PreloginRequest { encrypt: wanted, instance: String::new(), fed_auth };
+        let req = PreloginRequest {
+            encrypt: wanted,
+            instance: String::new(),
+            fed_auth,
+        };
         let mut payload = BytesMut::new();
         req.encode(&mut payload);
         send_message(&mut tcp, kind::PRELOGIN, &payload).await?;
@@ -199,7 +216,10 @@ async fn connect_once(cfg: &TdsConfig, port: u16) -> Result<Login, Error> {
             // As ADO.NET does: with Encrypt=no, encryption the server alone wants does not
             // check the certificate.
             let config = if cfg.encrypt == Encrypt::Optional {
-                tls::client_config(&TdsConfig { trust_server_certificate: true, ..cfg.clone() })?
+                tls::client_config(&TdsConfig {
+                    trust_server_certificate: true,
+                    ..cfg.clone()
+                })?
             } else {
                 tls::client_config(cfg)?
             };
@@ -210,8 +230,12 @@ async fn connect_once(cfg: &TdsConfig, port: u16) -> Result<Login, Error> {
             tls.get_mut().0.framing = false;
             if login_only {
                 // Only LOGIN7 is encrypted; the session continues in the clear.
-                send_message(&mut tls, kind::LOGIN7, &login7(cfg, resp.fed_auth_required)?)
-                    .await?;
+                send_message(
+                    &mut tls,
+                    kind::LOGIN7,
+                    &login7(cfg, resp.fed_auth_required)?,
+                )
+                .await?;
                 login_sent = true;
                 let (framed, _) = tls.into_inner();
                 stream = Box::new(framed.inner);
@@ -221,7 +245,12 @@ async fn connect_once(cfg: &TdsConfig, port: u16) -> Result<Login, Error> {
             }
         }
         if !login_sent {
-            send_message(&mut stream, kind::LOGIN7, &login7(cfg, resp.fed_auth_required)?).await?;
+            send_message(
+                &mut stream,
+                kind::LOGIN7,
+                &login7(cfg, resp.fed_auth_required)?,
+            )
+            .await?;
             login_sent = true;
         }
     }
@@ -288,9 +317,10 @@ async fn read_login_response(
                 _ => {}
             }
         }
-        let n = stream.read_buf(dec.read_buf()).await.map_err(|e| {
-            Error::connection_failure(format!("connection lost during login: {e}"))
-        })?;
+        let n = stream
+            .read_buf(dec.read_buf())
+            .await
+            .map_err(|e| Error::connection_failure(format!("connection lost during login: {e}")))?;
         if n == 0 {
             return Err(error.unwrap_or_else(|| {
                 Error::connection_failure("the server closed the connection during login")

@@ -73,7 +73,11 @@ pub fn decimal(ti: &TypeInfo, b: &[u8]) -> DecodeResult<String> {
     let mut mag = [0u8; 16];
     mag[..b.len() - 1].copy_from_slice(&b[1..]);
     let magnitude = u128::from_le_bytes(mag);
-    Ok(scaled_text(b[0] == 0 && magnitude != 0, magnitude, ti.scale))
+    Ok(scaled_text(
+        b[0] == 0 && magnitude != 0,
+        magnitude,
+        ti.scale,
+    ))
 }
 
 /// money / smallmoney as exact text (four decimal places).
@@ -150,7 +154,13 @@ pub fn timestamp(ti: &TypeInfo, b: &[u8]) -> DecodeResult<Timestamp> {
         }
         code::DATETIME2N | code::DATETIMEOFFSETN => {
             let tlen = crate::types::time_len(ti.scale) as usize;
-            let want = tlen + 3 + if ti.code == code::DATETIMEOFFSETN { 2 } else { 0 };
+            let want = tlen
+                + 3
+                + if ti.code == code::DATETIMEOFFSETN {
+                    2
+                } else {
+                    0
+                };
             if b.len() != want {
                 return Err(size_err(ti, b));
             }
@@ -158,7 +168,10 @@ pub fn timestamp(ti: &TypeInfo, b: &[u8]) -> DecodeResult<Timestamp> {
             let d = date_days(ti, &b[tlen..tlen + 3])?;
             let offset_minutes = (ti.code == code::DATETIMEOFFSETN)
                 .then(|| i16::from_le_bytes([b[tlen + 3], b[tlen + 4]]));
-            Ok(Timestamp { micros: d * MICROS_PER_DAY + t, offset_minutes })
+            Ok(Timestamp {
+                micros: d * MICROS_PER_DAY + t,
+                offset_minutes,
+            })
         }
         _ => Err(size_err(ti, b)),
     }
@@ -212,16 +225,18 @@ pub fn code_page(collation: Option<&[u8; 5]>) -> u16 {
 
 /// Windows-1252's 0x80-0x9F; the rest of the byte range is Latin-1.
 const CP1252_HIGH: [u16; 32] = [
-    0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+    0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+    0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
 ];
 
 /// Single-byte text in code page 1252 (also right for pure ASCII of any code page).
 pub fn cp1252(b: &[u8]) -> String {
     b.iter()
         .map(|&x| match x {
-            0x80..=0x9F => char::from_u32(u32::from(CP1252_HIGH[(x - 0x80) as usize])).unwrap_or('\u{FFFD}'),
+            0x80..=0x9F => {
+                char::from_u32(u32::from(CP1252_HIGH[(x - 0x80) as usize])).unwrap_or('\u{FFFD}')
+            }
             _ => char::from(x),
         })
         .collect()
@@ -235,7 +250,10 @@ pub fn variant(b: &[u8]) -> DecodeResult<(TypeInfo, &[u8])> {
     let base = b[0];
     let props = b[1] as usize;
     let rest = b.get(2..).ok_or("truncated sql_variant")?;
-    let (p, data) = (rest.get(..props).ok_or("truncated sql_variant")?, &rest[props..]);
+    let (p, data) = (
+        rest.get(..props).ok_or("truncated sql_variant")?,
+        &rest[props..],
+    );
     let mut ti = TypeInfo::fixed(base, 0);
     if let Some(size) = TypeInfo::fixed_size(base) {
         ti = TypeInfo::fixed(base, size);
@@ -253,8 +271,14 @@ pub fn variant(b: &[u8]) -> DecodeResult<(TypeInfo, &[u8])> {
                 ti.max_len = u32::from(u16::from_le_bytes([p[5], p[6]]));
             }
             code::BIGVARBINARY | code::BIGBINARY if props == 2 => {}
-            code::GUID | code::DATEN | code::INTN | code::FLTN | code::MONEYN | code::DATETIMN
-            | code::BITN if props == 0 => {}
+            code::GUID
+            | code::DATEN
+            | code::INTN
+            | code::FLTN
+            | code::MONEYN
+            | code::DATETIMN
+            | code::BITN
+                if props == 0 => {}
             _ => return Err(format!("sql_variant of unsupported base type {base:#04x}")),
         }
     }
@@ -273,21 +297,37 @@ pub fn to_value(ti: &TypeInfo, b: &[u8]) -> DecodeResult<Value> {
         code::MONEY | code::MONEY4 | code::MONEYN => Value::Decimal(money(ti, b)?),
         code::GUID => Value::Uuid(guid(ti, b)?),
         code::DATEN => Value::Date(date_days(ti, b)? as i32),
-        code::TIMEN => Value::Time { micros: time_micros(ti, b, ti.scale)?, offset: None },
-        code::DATETIME | code::DATETIM4 | code::DATETIMN | code::DATETIME2N | code::DATETIMEOFFSETN => {
+        code::TIMEN => Value::Time {
+            micros: time_micros(ti, b, ti.scale)?,
+            offset: None,
+        },
+        code::DATETIME
+        | code::DATETIM4
+        | code::DATETIMN
+        | code::DATETIME2N
+        | code::DATETIMEOFFSETN => {
             let ts = timestamp(ti, b)?;
-            Value::DateTime { micros: ts.micros, offset: ts.offset_minutes.map(|m| i32::from(m) * 60) }
+            Value::DateTime {
+                micros: ts.micros,
+                offset: ts.offset_minutes.map(|m| i32::from(m) * 60),
+            }
         }
         code::NVARCHAR | code::NCHAR | code::NTEXT | code::XML => {
             Value::Text(utf16_to_string(b).map_err(|_| "invalid UTF-16 text".to_owned())?)
         }
         code::BIGVARCHAR | code::BIGCHAR | code::VARCHAR | code::CHAR | code::TEXT => {
             match code_page(ti.collation.as_ref()) {
-                65001 => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| "invalid UTF-8 text")?),
+                65001 => {
+                    Value::Text(String::from_utf8(b.to_vec()).map_err(|_| "invalid UTF-8 text")?)
+                }
                 _ => Value::Text(cp1252(b)),
             }
         }
-        code::BIGVARBINARY | code::BIGBINARY | code::VARBINARY | code::BINARY | code::IMAGE
+        code::BIGVARBINARY
+        | code::BIGBINARY
+        | code::VARBINARY
+        | code::BINARY
+        | code::IMAGE
         | code::UDT => Value::Bytes(b.to_vec()),
         code::SSVARIANT => {
             let (inner, data) = variant(b)?;
@@ -332,22 +372,40 @@ mod tests {
             Value::Uuid([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]),
             Value::Date(-719_162),
             Value::Date(2_932_896),
-            Value::Time { micros: 86_399_999_999, offset: None },
-            Value::DateTime { micros: -62_135_596_800_000_000, offset: None },
-            Value::DateTime { micros: 1_700_000_000_123_456, offset: Some(-5 * 3600) },
+            Value::Time {
+                micros: 86_399_999_999,
+                offset: None,
+            },
+            Value::DateTime {
+                micros: -62_135_596_800_000_000,
+                offset: None,
+            },
+            Value::DateTime {
+                micros: 1_700_000_000_123_456,
+                offset: Some(-5 * 3600),
+            },
         ];
         for v in values {
             assert_eq!(round_trip(v.clone()), v);
         }
-        assert_eq!(round_trip(Value::Decimal("-0.00100".into())), Value::Decimal("-0.00100".into()));
-        assert_eq!(round_trip(Value::BigInt("123456789012345678901234567890".into())), Value::Decimal("123456789012345678901234567890".into()));
+        assert_eq!(
+            round_trip(Value::Decimal("-0.00100".into())),
+            Value::Decimal("-0.00100".into())
+        );
+        assert_eq!(
+            round_trip(Value::BigInt("123456789012345678901234567890".into())),
+            Value::Decimal("123456789012345678901234567890".into())
+        );
     }
 
     #[test]
     fn server_only_types_golden() {
         let m8 = TypeInfo::fixed(code::MONEY, 8);
         // -1.0000 = -10000 units: high 0xFFFFFFFF, low 0xFFFFD8F0.
-        assert_eq!(money(&m8, &[0xFF, 0xFF, 0xFF, 0xFF, 0xF0, 0xD8, 0xFF, 0xFF]).unwrap(), "-1.0000");
+        assert_eq!(
+            money(&m8, &[0xFF, 0xFF, 0xFF, 0xFF, 0xF0, 0xD8, 0xFF, 0xFF]).unwrap(),
+            "-1.0000"
+        );
         let small = TypeInfo::fixed(code::MONEY4, 4);
         assert_eq!(money(&small, &12345i32.to_le_bytes()).unwrap(), "1.2345");
         // datetime 1900-01-01 00:00:01 = day 0, 300 ticks.
@@ -356,17 +414,29 @@ mod tests {
         assert_eq!(ts.micros, -DATETIME_EPOCH_DAYS * MICROS_PER_DAY + 1_000_000);
         let sdt = TypeInfo::fixed(code::DATETIM4, 4);
         let ts = timestamp(&sdt, &[1, 0, 2, 0]).unwrap();
-        assert_eq!(ts.micros, (1 - DATETIME_EPOCH_DAYS) * MICROS_PER_DAY + 120_000_000);
+        assert_eq!(
+            ts.micros,
+            (1 - DATETIME_EPOCH_DAYS) * MICROS_PER_DAY + 120_000_000
+        );
         let mut t3 = TypeInfo::fixed(code::TIMEN, 0);
         t3.scale = 3;
-        assert_eq!(time_micros(&t3, &1500u32.to_le_bytes(), 3).unwrap(), 1_500_000);
+        assert_eq!(
+            time_micros(&t3, &1500u32.to_le_bytes(), 3).unwrap(),
+            1_500_000
+        );
         assert!(time_micros(&t3, &[0xFF; 4], 3).is_err());
         assert_eq!(cp1252(&[b'a', 0x80, 0xE9]), "a€é");
         assert_eq!(code_page(Some(&[0x09, 0x04, 0xD0, 0x04, 0x00])), 65001);
         assert_eq!(code_page(Some(&[0x11, 0x04, 0xD0, 0x00, 0x00])), 932);
         // sql_variant holding int 7.
-        let var = TypeInfo { code: code::SSVARIANT, ..TypeInfo::fixed(code::SSVARIANT, 0) };
-        assert_eq!(to_value(&var, &[0x38, 0, 7, 0, 0, 0]).unwrap(), Value::Int(7));
+        let var = TypeInfo {
+            code: code::SSVARIANT,
+            ..TypeInfo::fixed(code::SSVARIANT, 0)
+        };
+        assert_eq!(
+            to_value(&var, &[0x38, 0, 7, 0, 0, 0]).unwrap(),
+            Value::Int(7)
+        );
         assert!(to_value(&var, &[0x38]).is_err());
     }
 
@@ -374,7 +444,11 @@ mod tests {
     fn wrong_sizes_are_errors() {
         let intn = TypeInfo::fixed(code::INTN, 4);
         assert!(int(&intn, &[1, 2, 3]).is_err());
-        let dec = TypeInfo { precision: 10, scale: 2, ..TypeInfo::fixed(code::DECIMALN, 0) };
+        let dec = TypeInfo {
+            precision: 10,
+            scale: 2,
+            ..TypeInfo::fixed(code::DECIMALN, 0)
+        };
         assert!(decimal(&dec, &[1, 2]).is_err());
         assert_eq!(decimal(&dec, &[1, 0x39, 0x30, 0, 0]).unwrap(), "123.45");
         assert!(guid(&intn, &[0; 15]).is_err());

@@ -38,7 +38,10 @@ pub struct ResponseDecoder {
 
 impl ResponseDecoder {
     pub fn new(wire: BytesMut) -> Self {
-        ResponseDecoder { wire, ..Default::default() }
+        ResponseDecoder {
+            wire,
+            ..Default::default()
+        }
     }
 
     /// The columns of the result set being read.
@@ -54,7 +57,10 @@ impl ResponseDecoder {
                     Ok((Token::Row { nbc }, n)) => {
                         let mut tok = self.msg.split_to(n);
                         tok.advance(1);
-                        return Ok(Some(Event::Row(RawRow { nbc, body: tok.freeze() })));
+                        return Ok(Some(Event::Row(RawRow {
+                            nbc,
+                            body: tok.freeze(),
+                        })));
                     }
                     Ok((t, n)) => {
                         self.msg.advance(n);
@@ -123,7 +129,9 @@ mod tests {
         p.extend(utf16("n"));
         p.extend_from_slice(&[0xD1, 1, 0, 0, 0]);
         p.extend_from_slice(&[0xFD, 0x11, 0, 0xC1, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
-        p.extend_from_slice(&[0x81, 1, 0, 0, 0, 0, 0, 1, 0, 0xE7, 2, 0, 9, 4, 0xD0, 0, 0x34, 1]);
+        p.extend_from_slice(&[
+            0x81, 1, 0, 0, 0, 0, 0, 1, 0, 0xE7, 2, 0, 9, 4, 0xD0, 0, 0x34, 1,
+        ]);
         p.extend(utf16("s"));
         p.extend_from_slice(&[0xD1, 2, 0, b'x', 0]);
         p.extend_from_slice(&[0xFD, 0x10, 0, 0xC1, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
@@ -139,7 +147,9 @@ mod tests {
                 out.push(match e {
                     Event::Row(r) => format!("row {:?}", &r.body[..]),
                     Event::Token(Token::ColMetadata(Some(c))) => format!("cols {}", c[0].name),
-                    Event::Token(Token::Done(d)) => format!("done {:?} more={}", d.count(), d.has_more()),
+                    Event::Token(Token::Done(d)) => {
+                        format!("done {:?} more={}", d.count(), d.has_more())
+                    }
                     Event::Token(t) => format!("{t:?}"),
                 });
             }
@@ -169,7 +179,13 @@ mod tests {
     fn truncated_message_is_an_error() {
         let payload = two_result_sets();
         let mut wire = BytesMut::new();
-        frame_message(kind::TABULAR_RESULT, 0, &payload[..payload.len() - 3], 4096, &mut wire);
+        frame_message(
+            kind::TABULAR_RESULT,
+            0,
+            &payload[..payload.len() - 3],
+            4096,
+            &mut wire,
+        );
         let mut d = ResponseDecoder::new(wire);
         let mut result = Ok(None);
         for _ in 0..10 {

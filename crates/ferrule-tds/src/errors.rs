@@ -48,7 +48,10 @@ mod tests {
             line: 3,
         };
         let e = from_message(&m);
-        assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::Database, Some("2627")));
+        assert_eq!(
+            (e.kind, e.code.as_deref()),
+            (ErrorKind::Database, Some("2627"))
+        );
         assert_eq!(e.field("procedure"), Some("p"));
         assert_eq!(e.field("class_"), Some("14"));
         let e = from_message(&ServerMessage { number: 18456, ..m });

@@ -65,12 +65,21 @@ enum Outcome {
 /// Runs one job. An `Err` means the connection cannot be used any more; the job's caller has
 /// been told.
 async fn run_job(shared: &Shared, io: &mut Io, job: Job) -> Result<(), Error> {
-    let Job { messages, on_error, mut sink, cancel } = job;
+    let Job {
+        messages,
+        on_error,
+        mut sink,
+        cancel,
+    } = job;
     if cancel.is_cancelled() || sink.is_abandoned() {
         sink.fail(cancelled_error());
         return Ok(());
     }
-    let mut state = Reading { resp: Response::default(), error: None, batch: None };
+    let mut state = Reading {
+        resp: Response::default(),
+        error: None,
+        batch: None,
+    };
     for (i, mut msg) in messages.into_iter().enumerate() {
         if state.error.is_some() {
             break;
@@ -78,7 +87,11 @@ async fn run_job(shared: &Shared, io: &mut Io, job: Job) -> Result<(), Error> {
         if msg.has_headers && msg.payload.len() >= 18 {
             msg.payload[10..18].copy_from_slice(&shared.descriptor());
         }
-        let flags = if i == 0 && shared.take_reset() { status::RESET_CONNECTION } else { 0 };
+        let flags = if i == 0 && shared.take_reset() {
+            status::RESET_CONNECTION
+        } else {
+            0
+        };
         let mut out = BytesMut::with_capacity(msg.payload.len() + 64);
         frame_message(msg.kind, flags, &msg.payload, io.packet_size, &mut out);
         let sent = async {
@@ -128,9 +141,15 @@ async fn run_job(shared: &Shared, io: &mut Io, job: Job) -> Result<(), Error> {
         io.stream.write_all(&out).await?;
         io.stream.flush().await?;
         io.dec.reset_columns();
-        let mut scratch = Reading { resp: Response::default(), error: None, batch: None };
+        let mut scratch = Reading {
+            resp: Response::default(),
+            error: None,
+            batch: None,
+        };
         let mut none = Sink::Discard;
-        if let Outcome::Cancelled = read_response(shared, io, &mut none, &cancel, &mut scratch).await? {
+        if let Outcome::Cancelled =
+            read_response(shared, io, &mut none, &cancel, &mut scratch).await?
+        {
             sink.fail(cancelled_error());
             return Ok(());
         }
@@ -180,7 +199,10 @@ async fn read_response(
                         continue;
                     }
                     match sink {
-                        Sink::Collect { discard_rows: false, .. } => {
+                        Sink::Collect {
+                            discard_rows: false,
+                            ..
+                        } => {
                             if let Some(set) = st.resp.result_sets.last_mut() {
                                 set.rows.push(row);
                             }
@@ -286,9 +308,17 @@ async fn on_token(
                         let _ = batches.send(Ok(prev)).await;
                     }
                 }
-                st.batch = Some(Batch { columns, rows: Vec::new(), done: false });
+                st.batch = Some(Batch {
+                    columns,
+                    rows: Vec::new(),
+                    done: false,
+                });
             }
-            _ => st.resp.result_sets.push(ResultSet { columns, rows: Vec::new(), row_count: None }),
+            _ => st.resp.result_sets.push(ResultSet {
+                columns,
+                rows: Vec::new(),
+                row_count: None,
+            }),
         },
         Token::Done(d) | Token::DoneProc(d) | Token::DoneInProc(d) => {
             if draining {

@@ -47,8 +47,14 @@ pub struct Batch {
 }
 
 pub enum Sink {
-    Collect { reply: oneshot::Sender<Result<Response, Error>>, discard_rows: bool },
-    Stream { batches: mpsc::Sender<Result<Batch, Error>>, prefetch: usize },
+    Collect {
+        reply: oneshot::Sender<Result<Response, Error>>,
+        discard_rows: bool,
+    },
+    Stream {
+        batches: mpsc::Sender<Result<Batch, Error>>,
+        prefetch: usize,
+    },
     /// Fire and forget (sp_unprepare of a dropped statement): errors are dropped.
     Discard,
 }

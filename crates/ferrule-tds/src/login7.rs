@@ -40,7 +40,11 @@ fn scramble(password: &str) -> Vec<u8> {
 impl Login7 {
     pub fn encode(&self, out: &mut BytesMut) -> Result<(), Error> {
         let token = self.access_token.as_deref();
-        let (user, password) = if token.is_some() { ("", "") } else { (&*self.user, &*self.password) };
+        let (user, password) = if token.is_some() {
+            ("", "")
+        } else {
+            (&*self.user, &*self.password)
+        };
         let strings: [(&str, bool); 9] = [
             (&self.host_name, false),
             (user, false),
@@ -114,7 +118,7 @@ impl Login7 {
         out.put_u32_le(0x0100_0000); // client program version
         out.put_u32_le(std::process::id());
         out.put_u32_le(0); // connection id
-        // fUseDB | fDatabase (fail if the database cannot be used) | fSetLang.
+                           // fUseDB | fDatabase (fail if the database cannot be used) | fSetLang.
         out.put_u8(0xE0);
         // fLanguage (fail on language change) | fODBC (ANSI defaults, as drivers do).
         out.put_u8(0x03);

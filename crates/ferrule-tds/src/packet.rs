@@ -49,7 +49,9 @@ impl PacketHeader {
         }
         let length = u16::from_be_bytes([b[2], b[3]]);
         if (length as usize) < HEADER_LEN {
-            return Err(Error::protocol(format!("TDS packet length {length} is below 8")));
+            return Err(Error::protocol(format!(
+                "TDS packet length {length} is below 8"
+            )));
         }
         Ok(PacketHeader {
             kind: b[0],
@@ -179,7 +181,10 @@ mod tests {
     fn header_golden() {
         let mut out = BytesMut::new();
         frame_message(kind::SQL_BATCH, 0, b"abc", 4096, &mut out);
-        assert_eq!(&out[..], &[0x01, 0x01, 0x00, 0x0B, 0x00, 0x00, 0x01, 0x00, b'a', b'b', b'c']);
+        assert_eq!(
+            &out[..],
+            &[0x01, 0x01, 0x00, 0x0B, 0x00, 0x00, 0x01, 0x00, b'a', b'b', b'c']
+        );
     }
 
     #[test]

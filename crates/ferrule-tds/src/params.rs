@@ -29,7 +29,12 @@ pub struct Param {
 
 impl Param {
     pub fn positional(i: usize, value: Value) -> Param {
-        Param { name: format!("@p{}", i + 1), value, output: false, type_hint: None }
+        Param {
+            name: format!("@p{}", i + 1),
+            value,
+            output: false,
+            type_hint: None,
+        }
     }
 }
 
@@ -37,7 +42,13 @@ impl Param {
 pub fn encode_param(out: &mut BytesMut, p: &Param) -> Result<String, Error> {
     put_b_varchar(out, &p.name)?;
     out.put_u8(u8::from(p.output));
-    let where_ = || if p.name.is_empty() { "parameter".to_owned() } else { p.name.clone() };
+    let where_ = || {
+        if p.name.is_empty() {
+            "parameter".to_owned()
+        } else {
+            p.name.clone()
+        }
+    };
     if p.value == Value::Null {
         if let Some(hint) = &p.type_hint {
             return encode_typed_null(out, hint).map_err(|e| at(e, &where_()));
@@ -105,23 +116,34 @@ pub fn encode_value(out: &mut BytesMut, v: &Value) -> Result<String, Error> {
             put_date(out, i64::from(*days))?;
             "date".into()
         }
-        Value::Time { micros, offset: None } => {
+        Value::Time {
+            micros,
+            offset: None,
+        } => {
             out.extend_from_slice(&[code::TIMEN, 7, 5]);
             put_time7(out, *micros);
             "time(7)".into()
         }
-        Value::Time { offset: Some(_), .. } => {
+        Value::Time {
+            offset: Some(_), ..
+        } => {
             return Err(Error::interface(
                 "SQL Server has no time with a time zone: pass a naive time, or a datetime",
             ))
         }
-        Value::DateTime { micros, offset: None } => {
+        Value::DateTime {
+            micros,
+            offset: None,
+        } => {
             out.extend_from_slice(&[code::DATETIME2N, 7, 8]);
             put_time7(out, micros.rem_euclid(MICROS_PER_DAY));
             put_date(out, micros.div_euclid(MICROS_PER_DAY))?;
             "datetime2(7)".into()
         }
-        Value::DateTime { micros, offset: Some(off) } => {
+        Value::DateTime {
+            micros,
+            offset: Some(off),
+        } => {
             if off % 60 != 0 {
                 return Err(Error::interface(format!(
                     "a UTC offset of {off} seconds is not a whole number of minutes, which \
@@ -134,7 +156,11 @@ pub fn encode_value(out: &mut BytesMut, v: &Value) -> Result<String, Error> {
             out.put_i16_le((off / 60) as i16);
             "datetimeoffset(7)".into()
         }
-        Value::Inet { addr, prefix, is_network } => {
+        Value::Inet {
+            addr,
+            prefix,
+            is_network,
+        } => {
             let text = match addr.len() {
                 4 => std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
                 16 => {
@@ -144,7 +170,11 @@ pub fn encode_value(out: &mut BytesMut, v: &Value) -> Result<String, Error> {
                 _ => return Err(Error::interface("malformed IP address")),
             };
             let full = if addr.len() == 4 { 32 } else { 128 };
-            let text = if *is_network || *prefix != full { format!("{text}/{prefix}") } else { text };
+            let text = if *is_network || *prefix != full {
+                format!("{text}/{prefix}")
+            } else {
+                text
+            };
             encode_text(out, &text)
         }
         Value::Interval { .. } => {
@@ -242,12 +272,18 @@ pub fn parse_decimal(text: &str) -> Result<(bool, u128, u8), Error> {
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let (mantissa, exp) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], body[i + 1..].parse::<i32>().map_err(|_| invalid())?),
+        Some(i) => (
+            &body[..i],
+            body[i + 1..].parse::<i32>().map_err(|_| invalid())?,
+        ),
         None => (body, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+        || !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return Err(invalid());
     }
@@ -264,13 +300,19 @@ pub fn parse_decimal(text: &str) -> Result<(bool, u128, u8), Error> {
             "{text:?} needs more than 38 digits, the most a SQL Server decimal holds"
         )));
     }
-    let magnitude = if digits.is_empty() { 0 } else { digits.parse::<u128>().map_err(|_| invalid())? };
+    let magnitude = if digits.is_empty() {
+        0
+    } else {
+        digits.parse::<u128>().map_err(|_| invalid())?
+    };
     Ok((neg && magnitude != 0, magnitude, scale as u8))
 }
 
 fn encode_decimal(out: &mut BytesMut, text: &str) -> Result<String, Error> {
     if text.contains("NaN") || text.contains("Inf") {
-        return Err(Error::interface(format!("SQL Server decimals cannot hold {text}")));
+        return Err(Error::interface(format!(
+            "SQL Server decimals cannot hold {text}"
+        )));
     }
     let (neg, magnitude, scale) = parse_decimal(text)?;
     out.extend_from_slice(&[code::NUMERICN, 17, 38, scale, 17, u8::from(!neg)]);
@@ -298,8 +340,10 @@ pub fn encode_typed_null(out: &mut BytesMut, hint: &str) -> Result<String, Error
         }
     };
     let scale = || -> Result<u8, Error> {
-        args.map_or(Ok(7), |s| s.parse::<u8>().ok().filter(|s| *s <= 7).ok_or(()))
-            .map_err(|_| Error::interface(format!("bad scale in type {hint:?}")))
+        args.map_or(Ok(7), |s| {
+            s.parse::<u8>().ok().filter(|s| *s <= 7).ok_or(())
+        })
+        .map_err(|_| Error::interface(format!("bad scale in type {hint:?}")))
     };
     let decl: String = match base {
         "bit" => fixed_null(out, code::BITN, 1),
@@ -342,7 +386,9 @@ pub fn encode_typed_null(out: &mut BytesMut, hint: &str) -> Result<String, Error
                 }
             };
             if p == 0 || p > 38 || s > p {
-                return Err(Error::interface(format!("bad precision or scale in {hint:?}")));
+                return Err(Error::interface(format!(
+                    "bad precision or scale in {hint:?}"
+                )));
             }
             out.extend_from_slice(&[code::NUMERICN, 17, p, s, 0]);
             format!("{base}({p},{s})")
@@ -362,25 +408,44 @@ pub fn encode_typed_null(out: &mut BytesMut, hint: &str) -> Result<String, Error
                 _ => code::BIGCHAR,
             };
             if n == 0xFFFF && !base.contains("var") {
-                return Err(Error::interface(format!("{hint:?}: only var types take max")));
+                return Err(Error::interface(format!(
+                    "{hint:?}: only var types take max"
+                )));
             }
             out.put_u8(c);
             out.put_u16_le(n);
             out.extend_from_slice(&DEFAULT_COLLATION);
             null_value(out, n);
             let per = if unicode { 2 } else { 1 };
-            let shown = if n == 0xFFFF { "max".into() } else { (n / per).to_string() };
+            let shown = if n == 0xFFFF {
+                "max".into()
+            } else {
+                (n / per).to_string()
+            };
             format!("{base}({shown})")
         }
         "varbinary" | "binary" => {
             let n = size(if base == "binary" { 1 } else { 8000 }, 1)?;
             if n == 0xFFFF && base == "binary" {
-                return Err(Error::interface(format!("{hint:?}: only varbinary takes max")));
+                return Err(Error::interface(format!(
+                    "{hint:?}: only varbinary takes max"
+                )));
             }
-            out.put_u8(if base == "binary" { code::BIGBINARY } else { code::BIGVARBINARY });
+            out.put_u8(if base == "binary" {
+                code::BIGBINARY
+            } else {
+                code::BIGVARBINARY
+            });
             out.put_u16_le(n);
             null_value(out, n);
-            format!("{base}({})", if n == 0xFFFF { "max".into() } else { n.to_string() })
+            format!(
+                "{base}({})",
+                if n == 0xFFFF {
+                    "max".into()
+                } else {
+                    n.to_string()
+                }
+            )
         }
         "xml" => {
             out.extend_from_slice(&[code::XML, 0]);
@@ -430,7 +495,10 @@ mod tests {
 
     #[test]
     fn scalars_golden() {
-        assert_eq!(enc(Value::Int(7)), ("int".into(), vec![0x26, 4, 4, 7, 0, 0, 0]));
+        assert_eq!(
+            enc(Value::Int(7)),
+            ("int".into(), vec![0x26, 4, 4, 7, 0, 0, 0])
+        );
         assert_eq!(
             enc(Value::Int(1 << 40)),
             ("bigint".into(), vec![0x26, 8, 8, 0, 0, 0, 0, 0, 1, 0, 0])
@@ -440,13 +508,22 @@ mod tests {
         assert_eq!((d.as_str(), &b[..3]), ("float", &[0x6D, 8, 8][..]));
         assert_eq!(
             enc(Value::Text("hi".into())),
-            ("nvarchar(4000)".into(), vec![0xE7, 0x40, 0x1F, 9, 4, 0xD0, 0, 0x34, 4, 0, b'h', 0, b'i', 0])
+            (
+                "nvarchar(4000)".into(),
+                vec![0xE7, 0x40, 0x1F, 9, 4, 0xD0, 0, 0x34, 4, 0, b'h', 0, b'i', 0]
+            )
         );
         assert_eq!(
             enc(Value::Null),
-            ("nvarchar(4000)".into(), vec![0xE7, 0x40, 0x1F, 9, 4, 0xD0, 0, 0x34, 0xFF, 0xFF])
+            (
+                "nvarchar(4000)".into(),
+                vec![0xE7, 0x40, 0x1F, 9, 4, 0xD0, 0, 0x34, 0xFF, 0xFF]
+            )
         );
-        assert_eq!(enc(Value::Bytes(vec![1, 2])), ("varbinary(8000)".into(), vec![0xA5, 0x40, 0x1F, 2, 0, 1, 2]));
+        assert_eq!(
+            enc(Value::Bytes(vec![1, 2])),
+            ("varbinary(8000)".into(), vec![0xA5, 0x40, 0x1F, 2, 0, 1, 2])
+        );
     }
 
     #[test]
@@ -479,22 +556,49 @@ mod tests {
     #[test]
     fn dates_and_times_golden() {
         // 1970-01-01 is day 719162 since 0001-01-01: 0x0AF93A.
-        assert_eq!(enc(Value::Date(0)), ("date".into(), vec![0x28, 3, 0x3A, 0xF9, 0x0A]));
-        let (d, b) = enc(Value::Time { micros: 1_000_000, offset: None });
-        assert_eq!((d.as_str(), b), ("time(7)", vec![0x29, 7, 5, 0x80, 0x96, 0x98, 0, 0]));
-        let (d, b) = enc(Value::DateTime { micros: 1_000_000, offset: None });
+        assert_eq!(
+            enc(Value::Date(0)),
+            ("date".into(), vec![0x28, 3, 0x3A, 0xF9, 0x0A])
+        );
+        let (d, b) = enc(Value::Time {
+            micros: 1_000_000,
+            offset: None,
+        });
+        assert_eq!(
+            (d.as_str(), b),
+            ("time(7)", vec![0x29, 7, 5, 0x80, 0x96, 0x98, 0, 0])
+        );
+        let (d, b) = enc(Value::DateTime {
+            micros: 1_000_000,
+            offset: None,
+        });
         assert_eq!(d, "datetime2(7)");
-        assert_eq!(b, vec![0x2A, 7, 8, 0x80, 0x96, 0x98, 0, 0, 0x3A, 0xF9, 0x0A]);
-        let (d, b) = enc(Value::DateTime { micros: 0, offset: Some(3600) });
+        assert_eq!(
+            b,
+            vec![0x2A, 7, 8, 0x80, 0x96, 0x98, 0, 0, 0x3A, 0xF9, 0x0A]
+        );
+        let (d, b) = enc(Value::DateTime {
+            micros: 0,
+            offset: Some(3600),
+        });
         assert_eq!(d, "datetimeoffset(7)");
         assert_eq!(&b[b.len() - 2..], &60i16.to_le_bytes());
         assert!(encode_value(&mut BytesMut::new(), &Value::Date(-800_000)).is_err());
-        assert!(encode_value(&mut BytesMut::new(), &Value::DateTime { micros: 0, offset: Some(30) }).is_err());
+        assert!(encode_value(
+            &mut BytesMut::new(),
+            &Value::DateTime {
+                micros: 0,
+                offset: Some(30)
+            }
+        )
+        .is_err());
     }
 
     #[test]
     fn guid_golden() {
-        let u = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 9, 10, 11, 12, 13, 14, 15, 16];
+        let u = [
+            0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 9, 10, 11, 12, 13, 14, 15, 16,
+        ];
         assert_eq!(
             guid_bytes(&u),
             [0x04, 0x03, 0x02, 0x01, 0x06, 0x05, 0x08, 0x07, 9, 10, 11, 12, 13, 14, 15, 16]
@@ -507,13 +611,25 @@ mod tests {
         assert_eq!(encode_typed_null(&mut out, "int").unwrap(), "int");
         assert_eq!(&out[..], &[0x26, 4, 0]);
         let mut out = BytesMut::new();
-        assert_eq!(encode_typed_null(&mut out, "NVARCHAR(MAX)").unwrap(), "nvarchar(max)");
+        assert_eq!(
+            encode_typed_null(&mut out, "NVARCHAR(MAX)").unwrap(),
+            "nvarchar(max)"
+        );
         assert_eq!(&out[..3], &[0xE7, 0xFF, 0xFF]);
         assert_eq!(&out[8..], &[0xFF; 8]);
         let mut out = BytesMut::new();
-        assert_eq!(encode_typed_null(&mut out, "decimal(18, 2)").unwrap(), "decimal(18,2)");
-        assert_eq!(encode_typed_null(&mut BytesMut::new(), "varchar(20)").unwrap(), "varchar(20)");
-        assert_eq!(encode_typed_null(&mut BytesMut::new(), "datetime2").unwrap(), "datetime2(7)");
+        assert_eq!(
+            encode_typed_null(&mut out, "decimal(18, 2)").unwrap(),
+            "decimal(18,2)"
+        );
+        assert_eq!(
+            encode_typed_null(&mut BytesMut::new(), "varchar(20)").unwrap(),
+            "varchar(20)"
+        );
+        assert_eq!(
+            encode_typed_null(&mut BytesMut::new(), "datetime2").unwrap(),
+            "datetime2(7)"
+        );
         assert!(encode_typed_null(&mut BytesMut::new(), "int; drop table x").is_err());
         assert!(encode_typed_null(&mut BytesMut::new(), "nvarchar(9000)").is_err());
     }
@@ -521,10 +637,25 @@ mod tests {
     #[test]
     fn param_names_and_output_flag() {
         let mut out = BytesMut::new();
-        let p = Param { name: "@o".into(), value: Value::Null, output: true, type_hint: Some("int".into()) };
+        let p = Param {
+            name: "@o".into(),
+            value: Value::Null,
+            output: true,
+            type_hint: Some("int".into()),
+        };
         assert_eq!(encode_param(&mut out, &p).unwrap(), "int");
         assert_eq!(&out[..], &[2, b'@', 0, b'o', 0, 1, 0x26, 4, 0]);
-        let e = encode_param(&mut BytesMut::new(), &Param::positional(0, Value::Interval { months: 0, days: 1, micros: 0 }));
+        let e = encode_param(
+            &mut BytesMut::new(),
+            &Param::positional(
+                0,
+                Value::Interval {
+                    months: 0,
+                    days: 1,
+                    micros: 0,
+                },
+            ),
+        );
         assert!(e.unwrap_err().message.contains("@p1"));
     }
 }

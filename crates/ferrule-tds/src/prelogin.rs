@@ -35,7 +35,9 @@ impl Encrypt {
             0x02 => Encrypt::NotSupported,
             0x03 => Encrypt::Required,
             other => {
-                return Err(Error::protocol(format!("unknown PRELOGIN encryption value {other}")))
+                return Err(Error::protocol(format!(
+                    "unknown PRELOGIN encryption value {other}"
+                )))
             }
         })
     }
@@ -122,7 +124,9 @@ impl PreloginResponse {
             }
         }
         if !seen_encryption {
-            return Err(Error::protocol("the PRELOGIN response has no encryption option"));
+            return Err(Error::protocol(
+                "the PRELOGIN response has no encryption option",
+            ));
         }
         Ok(resp)
     }
@@ -135,8 +139,12 @@ mod tests {
     #[test]
     fn request_golden() {
         let mut out = BytesMut::new();
-        PreloginRequest { encrypt: Encrypt::On, instance: String::new(), fed_auth: false }
-            .encode(&mut out);
+        PreloginRequest {
+            encrypt: Encrypt::On,
+            instance: String::new(),
+            fed_auth: false,
+        }
+        .encode(&mut out);
         let tid = std::process::id().to_be_bytes();
         let mut expected = vec![
             0x00, 0x00, 0x1A, 0x00, 0x06, // VERSION at 26, 6 bytes
@@ -154,8 +162,8 @@ mod tests {
     #[test]
     fn response_decodes() {
         let b = [
-            0x00, 0x00, 0x0B, 0x00, 0x06, 0x01, 0x00, 0x11, 0x00, 0x01, 0xFF, 16, 0, 0x10, 0x00,
-            0, 0, 0x03,
+            0x00, 0x00, 0x0B, 0x00, 0x06, 0x01, 0x00, 0x11, 0x00, 0x01, 0xFF, 16, 0, 0x10, 0x00, 0,
+            0, 0x03,
         ];
         let r = PreloginResponse::decode(&b).unwrap();
         assert_eq!(r.version, (16, 0, 0x1000));

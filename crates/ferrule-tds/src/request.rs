@@ -48,7 +48,9 @@ fn rpc_head(out: &mut BytesMut, tx: &[u8; 8], proc: Proc<'_>) -> Result<(), Erro
         Proc::Name(name) => {
             let n = crate::wire::utf16_len(name);
             if n == 0 || n > 1024 {
-                return Err(Error::interface("a procedure name must have 1 to 1024 characters"));
+                return Err(Error::interface(
+                    "a procedure name must have 1 to 1024 characters",
+                ));
             }
             out.put_u16_le(n as u16);
             put_utf16(out, name);
@@ -59,13 +61,22 @@ fn rpc_head(out: &mut BytesMut, tx: &[u8; 8], proc: Proc<'_>) -> Result<(), Erro
 }
 
 fn text_param(name: &str, text: &str) -> Param {
-    Param { name: name.into(), value: Value::Text(text.into()), output: false, type_hint: None }
+    Param {
+        name: name.into(),
+        value: Value::Text(text.into()),
+        output: false,
+        type_hint: None,
+    }
 }
 
 fn int_param(name: &str, v: i32, output: bool) -> Param {
     Param {
         name: name.into(),
-        value: if output { Value::Null } else { Value::Int(i64::from(v)) },
+        value: if output {
+            Value::Null
+        } else {
+            Value::Int(i64::from(v))
+        },
         output,
         type_hint: output.then(|| "int".into()),
     }
@@ -175,7 +186,9 @@ pub fn call_procedure(
 pub enum TmRequest<'a> {
     /// Isolation level: 0 unchanged, 1 read uncommitted, 2 read committed, 3 repeatable
     /// read, 4 serializable, 5 snapshot.
-    Begin { isolation: u8 },
+    Begin {
+        isolation: u8,
+    },
     Commit,
     Rollback,
     /// Rolls back to a savepoint.
@@ -273,10 +286,19 @@ mod tests {
         let mut out = BytesMut::new();
         sp_prepare(&mut out, &TX, "select 1", "").unwrap();
         // The handle: unnamed, OUTPUT, int NULL.
-        assert_eq!(&out[22..34], &[0xFF, 0xFF, 11, 0, 0, 0, 0, 1, 0x26, 4, 0, 0]);
+        assert_eq!(
+            &out[22..34],
+            &[0xFF, 0xFF, 11, 0, 0, 0, 0, 1, 0x26, 4, 0, 0]
+        );
 
         let mut out = BytesMut::new();
-        sp_prepexec(&mut out, &TX, "x", &[Param::positional(0, Value::Bool(true))]).unwrap();
+        sp_prepexec(
+            &mut out,
+            &TX,
+            "x",
+            &[Param::positional(0, Value::Bool(true))],
+        )
+        .unwrap();
         assert_eq!(&out[22..26], &[0xFF, 0xFF, 13, 0]);
         assert!(out.ends_with(&[3, b'@', 0, b'p', 0, b'1', 0, 0, 0x68, 1, 1, 1]));
     }
@@ -284,7 +306,12 @@ mod tests {
     #[test]
     fn procedure_by_name_golden() {
         let mut out = BytesMut::new();
-        let p = Param { name: "@o".into(), value: Value::Null, output: true, type_hint: Some("bigint".into()) };
+        let p = Param {
+            name: "@o".into(),
+            value: Value::Null,
+            output: true,
+            type_hint: Some("bigint".into()),
+        };
         call_procedure(&mut out, &TX, "p", &[p]).unwrap();
         let mut e = headers();
         e.extend_from_slice(&[1, 0, b'p', 0, 0, 0, 2, b'@', 0, b'o', 0, 1, 0x26, 8, 0]);
@@ -296,9 +323,17 @@ mod tests {
     fn declarations() {
         let params = [
             Param::positional(0, Value::Int(1)),
-            Param { name: "@out".into(), value: Value::Null, output: true, type_hint: Some("nvarchar(max)".into()) },
+            Param {
+                name: "@out".into(),
+                value: Value::Null,
+                output: true,
+                type_hint: Some("nvarchar(max)".into()),
+            },
         ];
-        assert_eq!(declaration(&params).unwrap(), "@p1 int,@out nvarchar(max) OUTPUT");
+        assert_eq!(
+            declaration(&params).unwrap(),
+            "@p1 int,@out nvarchar(max) OUTPUT"
+        );
     }
 
     #[test]

@@ -51,12 +51,20 @@ fn unprepare(conn: &TdsConnection, id: i32) {
     }
     let mut payload = BytesMut::new();
     if request::sp_unprepare(&mut payload, &[0; 8], id).is_ok() {
-        conn.fire_and_forget(vec![Message { kind: kind::RPC, payload, has_headers: true }]);
+        conn.fire_and_forget(vec![Message {
+            kind: kind::RPC,
+            payload,
+            has_headers: true,
+        }]);
     }
 }
 
 fn rpc(payload: BytesMut) -> Message {
-    Message { kind: kind::RPC, payload, has_headers: true }
+    Message {
+        kind: kind::RPC,
+        payload,
+        has_headers: true,
+    }
 }
 
 /// The handle `sp_prepare` returned as its output parameter.
@@ -90,7 +98,12 @@ impl TdsConnection {
         Ok(stmt)
     }
 
-    async fn prepare_handle(&self, stmt: &Statement, decl: &str, ctl: &CallCtl) -> Result<i32, Error> {
+    async fn prepare_handle(
+        &self,
+        stmt: &Statement,
+        decl: &str,
+        ctl: &CallCtl,
+    ) -> Result<i32, Error> {
         let mut payload = BytesMut::new();
         request::sp_prepare(&mut payload, &[0; 8], &stmt.sql, decl)?;
         let resp = self.roundtrip(vec![rpc(payload)], false, ctl).await?;
@@ -98,7 +111,10 @@ impl TdsConnection {
         if let Some(set) = resp.result_sets.first() {
             *stmt.columns.lock() = Some(set.columns.clone());
         }
-        let old = stmt.handle.lock().replace(Handle { id, decl: decl.to_owned() });
+        let old = stmt.handle.lock().replace(Handle {
+            id,
+            decl: decl.to_owned(),
+        });
         if let Some(old) = old {
             unprepare(self, old.id);
         }
@@ -113,8 +129,12 @@ impl TdsConnection {
         discard_rows: bool,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
-        let params: Vec<Param> =
-            values.iter().cloned().enumerate().map(|(i, v)| Param::positional(i, v)).collect();
+        let params: Vec<Param> = values
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, v)| Param::positional(i, v))
+            .collect();
         let decl = request::declaration(&params)?;
         for attempt in 0..2 {
             let current = stmt.handle.lock().clone();
@@ -130,14 +150,18 @@ impl TdsConnection {
                 }
                 Ok(resp) => {
                     if let Some(set) = resp.result_sets.first() {
-                        stmt.columns.lock().get_or_insert_with(|| set.columns.clone());
+                        stmt.columns
+                            .lock()
+                            .get_or_insert_with(|| set.columns.clone());
                     }
                     return Ok(resp);
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::protocol("the prepared statement could not be re-prepared"))
+        Err(Error::protocol(
+            "the prepared statement could not be re-prepared",
+        ))
     }
 
     /// Streams the rows of a prepared statement in batches of `prefetch` (a cursor).
@@ -148,8 +172,12 @@ impl TdsConnection {
         prefetch: usize,
         ctl: &CallCtl,
     ) -> Result<RowStream, Error> {
-        let params: Vec<Param> =
-            values.iter().cloned().enumerate().map(|(i, v)| Param::positional(i, v)).collect();
+        let params: Vec<Param> = values
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, v)| Param::positional(i, v))
+            .collect();
         let decl = request::declaration(&params)?;
         let current = stmt.handle.lock().clone();
         let id = match current {

@@ -43,7 +43,9 @@ fn load_roots(path: Option<&str>) -> Result<RootCertStore, Error> {
             .map_err(|e| tls_error(format!("unusable certificate in {path:?}: {e}")))?;
     }
     if roots.is_empty() {
-        return Err(tls_error(format!("the CA file {path:?} holds no certificate")));
+        return Err(tls_error(format!(
+            "the CA file {path:?} holds no certificate"
+        )));
     }
     Ok(roots)
 }
@@ -117,7 +119,12 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -126,11 +133,18 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &provider().signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        provider().signature_verification_algorithms.supported_schemes()
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -96,7 +96,10 @@ pub enum EnvChange {
     RollbackTransaction,
     TransactionEnded,
     ResetAck,
-    Routing { host: String, port: u16 },
+    Routing {
+        host: String,
+        port: u16,
+    },
     Other(u8),
 }
 
@@ -122,7 +125,9 @@ pub enum Token {
     /// A new result set's columns; `None` for a result with no columns (0xFFFF).
     ColMetadata(Option<Arc<[Column]>>),
     /// A row; its body is the token's bytes after the token byte.
-    Row { nbc: bool },
+    Row {
+        nbc: bool,
+    },
     Done(Done),
     DoneProc(Done),
     DoneInProc(Done),
@@ -161,10 +166,16 @@ pub fn decode(b: &[u8], columns: Option<&[Column]>) -> DResult<(Token, usize)> {
                     }
                 }
             }
-            Token::Row { nbc: t == id::NBCROW }
+            Token::Row {
+                nbc: t == id::NBCROW,
+            }
         }
         id::DONE | id::DONEPROC | id::DONEINPROC => {
-            let d = Done { status: c.u16()?, cur_cmd: c.u16()?, row_count: c.u64()? };
+            let d = Done {
+                status: c.u16()?,
+                cur_cmd: c.u16()?,
+                row_count: c.u64()?,
+            };
             match t {
                 id::DONE => Token::Done(d),
                 id::DONEPROC => Token::DoneProc(d),
@@ -188,7 +199,11 @@ pub fn decode(b: &[u8], columns: Option<&[Column]>) -> DResult<(Token, usize)> {
             let tds_version = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
             let program = body.b_varchar()?;
             let v = body.take(4)?;
-            Token::LoginAck(LoginAck { tds_version, program, version: [v[0], v[1], v[2], v[3]] })
+            Token::LoginAck(LoginAck {
+                tds_version,
+                program,
+                version: [v[0], v[1], v[2], v[3]],
+            })
         }
         id::RETURNSTATUS => Token::ReturnStatus(c.i32()?),
         id::RETURNVALUE => {
@@ -201,7 +216,12 @@ pub fn decode(b: &[u8], columns: Option<&[Column]>) -> DResult<(Token, usize)> {
             let start = c.pos;
             skip_cell(&mut c, &type_info)?;
             let raw = b[start..c.pos].to_vec();
-            Token::ReturnValue(ReturnValue { ordinal, name, type_info, raw })
+            Token::ReturnValue(ReturnValue {
+                ordinal,
+                name,
+                type_info,
+                raw,
+            })
         }
         id::ORDER | id::COLINFO | id::TABNAME => {
             sized(&mut c, 2)?;
@@ -237,7 +257,11 @@ pub fn decode(b: &[u8], columns: Option<&[Column]>) -> DResult<(Token, usize)> {
 
 /// The bytes of a token whose length prefix is `width` bytes.
 fn sized<'a>(c: &mut Cur<'a>, width: u8) -> DResult<&'a [u8]> {
-    let n = if width == 2 { c.u16()? as usize } else { c.u32()? as usize };
+    let n = if width == 2 {
+        c.u16()? as usize
+    } else {
+        c.u32()? as usize
+    };
     c.take(n)
 }
 
@@ -259,7 +283,12 @@ fn colmetadata(c: &mut Cur<'_>) -> DResult<Option<Arc<[Column]>>> {
             }
         }
         let name = c.b_varchar()?;
-        cols.push(Column { name, type_info, user_type, flags });
+        cols.push(Column {
+            name,
+            type_info,
+            user_type,
+            flags,
+        });
     }
     Ok(Some(cols.into()))
 }
@@ -362,7 +391,9 @@ mod tests {
         let b = two_columns();
         let (t, n) = decode(&b, None).unwrap();
         assert_eq!(n, b.len());
-        let Token::ColMetadata(Some(cols)) = t else { panic!() };
+        let Token::ColMetadata(Some(cols)) = t else {
+            panic!()
+        };
         assert_eq!(cols[0].name, "id");
         assert_eq!(cols[1].type_info.sql_name(), "nvarchar(10)");
         assert!(cols[1].nullable());
@@ -377,9 +408,15 @@ mod tests {
             panic!()
         };
         let row = [0xD1, 7, 0, 0, 0, 2, 0, b'x', 0, 0xAA];
-        assert_eq!(decode(&row, Some(&cols)).unwrap(), (Token::Row { nbc: false }, 9));
+        assert_eq!(
+            decode(&row, Some(&cols)).unwrap(),
+            (Token::Row { nbc: false }, 9)
+        );
         let nbc = [0xD2, 0b10, 7, 0, 0, 0];
-        assert_eq!(decode(&nbc, Some(&cols)).unwrap(), (Token::Row { nbc: true }, 6));
+        assert_eq!(
+            decode(&nbc, Some(&cols)).unwrap(),
+            (Token::Row { nbc: true }, 6)
+        );
         assert!(matches!(decode(&row, None), Err(DecodeError::Bad(_))));
     }
 
@@ -389,7 +426,10 @@ mod tests {
         let (t, n) = decode(&d, None).unwrap();
         assert_eq!(n, 13);
         let Token::Done(done) = t else { panic!() };
-        assert_eq!((done.count(), done.cur_cmd, done.has_more()), (Some(3), 0xC1, false));
+        assert_eq!(
+            (done.count(), done.cur_cmd, done.has_more()),
+            (Some(3), 0xC1, false)
+        );
 
         let mut e = vec![0xAA, 0, 0];
         e.extend_from_slice(&2627i32.to_le_bytes());
@@ -405,7 +445,10 @@ mod tests {
         let (t, _) = decode(&e, None).unwrap();
         let Token::Error(m) = t else { panic!() };
         assert_eq!((m.number, m.state, m.class, m.line), (2627, 1, 14, 5));
-        assert_eq!((m.message.as_str(), m.server.as_str(), m.procedure.as_str()), ("no", "s", ""));
+        assert_eq!(
+            (m.message.as_str(), m.server.as_str(), m.procedure.as_str()),
+            ("no", "s", "")
+        );
 
         let mut env = vec![0xE3, 0, 0, 4, 4];
         env.extend(utf16("8192"));
@@ -413,7 +456,10 @@ mod tests {
         env.extend(utf16("4096"));
         let len = (env.len() - 3) as u16;
         env[1..3].copy_from_slice(&len.to_le_bytes());
-        assert_eq!(decode(&env, None).unwrap().0, Token::EnvChange(EnvChange::PacketSize(8192)));
+        assert_eq!(
+            decode(&env, None).unwrap().0,
+            Token::EnvChange(EnvChange::PacketSize(8192))
+        );
         let tran = [0xE3, 11, 0, 8, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(
             decode(&tran, None).unwrap().0,
@@ -429,7 +475,10 @@ mod tests {
         let (t, n) = decode(&b, None).unwrap();
         assert_eq!(n, b.len());
         let Token::ReturnValue(rv) = t else { panic!() };
-        assert_eq!((rv.name.as_str(), rv.raw.as_slice()), ("@o", &[4u8, 42, 0, 0, 0][..]));
+        assert_eq!(
+            (rv.name.as_str(), rv.raw.as_slice()),
+            ("@o", &[4u8, 42, 0, 0, 0][..])
+        );
     }
 
     #[test]
@@ -449,6 +498,9 @@ mod tests {
             let _ = decode(&b, None);
         }
         // A column count far beyond the bytes present does not allocate for it.
-        assert_eq!(decode(&[0x81, 0xFE, 0xFF], None), Err(DecodeError::Incomplete));
+        assert_eq!(
+            decode(&[0x81, 0xFE, 0xFF], None),
+            Err(DecodeError::Incomplete)
+        );
     }
 }

@@ -136,7 +136,10 @@ impl TypeInfo {
                 ti.precision = c.u8()?;
                 ti.scale = c.u8()?;
                 if ti.precision == 0 || ti.precision > 38 || ti.scale > ti.precision {
-                    return bad(format!("decimal({}, {}) is not a valid type", ti.precision, ti.scale));
+                    return bad(format!(
+                        "decimal({}, {}) is not a valid type",
+                        ti.precision, ti.scale
+                    ));
                 }
             }
             code::DATEN => ti.max_len = 3,
@@ -152,11 +155,22 @@ impl TypeInfo {
                         _ => 0,
                     };
             }
-            code::BIGVARBINARY | code::BIGBINARY | code::BIGVARCHAR | code::BIGCHAR | code::NVARCHAR
+            code::BIGVARBINARY
+            | code::BIGBINARY
+            | code::BIGVARCHAR
+            | code::BIGCHAR
+            | code::NVARCHAR
             | code::NCHAR => {
                 ti.max_len = u32::from(c.u16()?);
-                ti.len_kind = if ti.max_len == 0xFFFF { LenKind::Plp } else { LenKind::UShort };
-                if matches!(t, code::BIGVARCHAR | code::BIGCHAR | code::NVARCHAR | code::NCHAR) {
+                ti.len_kind = if ti.max_len == 0xFFFF {
+                    LenKind::Plp
+                } else {
+                    LenKind::UShort
+                };
+                if matches!(
+                    t,
+                    code::BIGVARCHAR | code::BIGCHAR | code::NVARCHAR | code::NCHAR
+                ) {
                     ti.collation = Some(collation(c)?);
                 }
             }
@@ -220,10 +234,20 @@ impl TypeInfo {
             code::FLTN => if self.max_len == 4 { "real" } else { "float" }.into(),
             code::MONEY4 => "smallmoney".into(),
             code::MONEY => "money".into(),
-            code::MONEYN => if self.max_len == 4 { "smallmoney" } else { "money" }.into(),
+            code::MONEYN => if self.max_len == 4 {
+                "smallmoney"
+            } else {
+                "money"
+            }
+            .into(),
             code::DATETIM4 => "smalldatetime".into(),
             code::DATETIME => "datetime".into(),
-            code::DATETIMN => if self.max_len == 4 { "smalldatetime" } else { "datetime" }.into(),
+            code::DATETIMN => if self.max_len == 4 {
+                "smalldatetime"
+            } else {
+                "datetime"
+            }
+            .into(),
             code::DECIMAL | code::DECIMALN => format!("decimal({},{})", self.precision, self.scale),
             code::NUMERIC | code::NUMERICN => format!("numeric({},{})", self.precision, self.scale),
             code::GUID => "uniqueidentifier".into(),
@@ -249,7 +273,10 @@ impl TypeInfo {
 
     /// True for character data stored as UTF-16.
     pub fn is_unicode(&self) -> bool {
-        matches!(self.code, code::NVARCHAR | code::NCHAR | code::NTEXT | code::XML)
+        matches!(
+            self.code,
+            code::NVARCHAR | code::NCHAR | code::NTEXT | code::XML
+        )
     }
 }
 
@@ -274,7 +301,13 @@ pub fn read_cell<'a>(c: &mut Cur<'a>, ti: &TypeInfo) -> DResult<Option<Cow<'a, [
         LenKind::Fixed(n) => Ok(Some(Cow::Borrowed(c.take(n as usize)?))),
         LenKind::Byte => {
             let n = c.u8()?;
-            if n == 0 || (n == 0xFF && matches!(ti.code, code::CHAR | code::VARCHAR | code::BINARY | code::VARBINARY)) {
+            if n == 0
+                || (n == 0xFF
+                    && matches!(
+                        ti.code,
+                        code::CHAR | code::VARCHAR | code::BINARY | code::VARBINARY
+                    ))
+            {
                 return Ok(None);
             }
             if u32::from(n) > ti.max_len.max(1) && ti.max_len != 0 {
@@ -377,22 +410,34 @@ mod tests {
     fn type_infos() {
         assert_eq!(parse(&[0x38]).unwrap().len_kind, LenKind::Fixed(4));
         let t = parse(&[0x26, 8]).unwrap();
-        assert_eq!((t.len_kind, t.max_len, t.sql_name().as_str()), (LenKind::Byte, 8, "bigint"));
+        assert_eq!(
+            (t.len_kind, t.max_len, t.sql_name().as_str()),
+            (LenKind::Byte, 8, "bigint")
+        );
         let t = parse(&[0x6C, 17, 38, 10]).unwrap();
         assert_eq!(t.sql_name(), "numeric(38,10)");
         let t = parse(&[0xE7, 0xFF, 0xFF, 9, 4, 0xD0, 0, 0x34]).unwrap();
-        assert_eq!((t.len_kind, t.sql_name().as_str()), (LenKind::Plp, "nvarchar(max)"));
+        assert_eq!(
+            (t.len_kind, t.sql_name().as_str()),
+            (LenKind::Plp, "nvarchar(max)")
+        );
         assert_eq!(t.collation, Some([9, 4, 0xD0, 0, 0x34]));
         let t = parse(&[0x2A, 7]).unwrap();
         assert_eq!((t.max_len, t.sql_name().as_str()), (8, "datetime2(7)"));
         assert_eq!(parse(&[0xF1, 0]).unwrap().len_kind, LenKind::Plp);
-        assert_eq!(parse(&[0x62, 0x10, 0x1F, 0, 0]).unwrap().len_kind, LenKind::Variant);
+        assert_eq!(
+            parse(&[0x62, 0x10, 0x1F, 0, 0]).unwrap().len_kind,
+            LenKind::Variant
+        );
     }
 
     #[test]
     fn hostile_type_infos() {
         assert!(matches!(parse(&[0x99]), Err(DecodeError::Bad(_))));
-        assert!(matches!(parse(&[0x6C, 17, 39, 0]), Err(DecodeError::Bad(_))));
+        assert!(matches!(
+            parse(&[0x6C, 17, 39, 0]),
+            Err(DecodeError::Bad(_))
+        ));
         assert!(matches!(parse(&[0x29, 8]), Err(DecodeError::Bad(_))));
         assert_eq!(parse(&[0xE7, 0x10]), Err(DecodeError::Incomplete));
     }
@@ -405,7 +450,8 @@ mod tests {
         assert_eq!(read_cell(&mut c, &nv).unwrap(), None);
         let max = parse(&[0xA5, 0xFF, 0xFF]).unwrap();
         let plp = [
-            5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, b'a', b'b', 3, 0, 0, 0, b'c', b'd', b'e', 0, 0, 0, 0,
+            5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, b'a', b'b', 3, 0, 0, 0, b'c', b'd', b'e', 0, 0, 0,
+            0,
         ];
         let mut c = Cur::new(&plp);
         assert_eq!(read_cell(&mut c, &max).unwrap().unwrap().as_ref(), b"abcde");
@@ -415,6 +461,9 @@ mod tests {
         let mut c = Cur::new(&[0xFF; 8]);
         assert_eq!(read_cell(&mut c, &max).unwrap(), None);
         let intn = parse(&[0x26, 4]).unwrap();
-        assert!(matches!(read_cell(&mut Cur::new(&[8, 0, 0, 0, 0, 0, 0, 0, 0]), &intn), Err(DecodeError::Bad(_))));
+        assert!(matches!(
+            read_cell(&mut Cur::new(&[8, 0, 0, 0, 0, 0, 0, 0, 0]), &intn),
+            Err(DecodeError::Bad(_))
+        ));
     }
 }

@@ -120,7 +120,9 @@ pub fn utf16_len(s: &str) -> usize {
 pub fn put_b_varchar(out: &mut BytesMut, s: &str) -> Result<(), Error> {
     let n = utf16_len(s);
     if n > 255 {
-        return Err(Error::interface(format!("name {s:?} is longer than 255 characters")));
+        return Err(Error::interface(format!(
+            "name {s:?} is longer than 255 characters"
+        )));
     }
     out.put_u8(n as u8);
     put_utf16(out, s);

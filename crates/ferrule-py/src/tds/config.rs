@@ -52,7 +52,10 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<TdsConfig> {
     }
     cfg.ca_file = get(d, "ca_file")?;
     cfg.host_name_in_certificate = get(d, "host_name_in_certificate")?;
-    cfg.connect_timeout = seconds(get(d, "connect_timeout")?)?;
+    if d.contains("connect_timeout")? {
+        // An explicit None waits forever; a missing key keeps the default.
+        cfg.connect_timeout = seconds(get(d, "connect_timeout")?)?;
+    }
     if let Some(t) = seconds(get(d, "cancel_timeout")?)? {
         cfg.cancel_timeout = t;
     }

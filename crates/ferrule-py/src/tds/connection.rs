@@ -39,7 +39,14 @@ struct Connected {
 
 impl Deliver for Connected {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(Py::new(py, TdsConn { conn: self.conn, bridge: self.bridge })?.into_any())
+        Ok(Py::new(
+            py,
+            TdsConn {
+                conn: self.conn,
+                bridge: self.bridge,
+            },
+        )?
+        .into_any())
     }
 }
 
@@ -61,13 +68,19 @@ pub fn tds_connect<'py>(
     let handle = bridge.clone().unbind();
     Bridge::submit(bridge, BACKEND, None, async move {
         let conn = TdsConnection::connect(&cfg).await?;
-        Ok(Connected { conn, bridge: handle })
+        Ok(Connected {
+            conn,
+            bridge: handle,
+        })
     })
 }
 
 fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
     let token = CancellationToken::new();
-    Ok((CallCtl::with_timeout(seconds(timeout)?, Some(token.clone())), token))
+    Ok((
+        CallCtl::with_timeout(seconds(timeout)?, Some(token.clone())),
+        token,
+    ))
 }
 
 fn param_name(name: &str) -> String {
@@ -85,21 +98,34 @@ fn to_params(args: &Bound<'_, PyAny>) -> PyResult<Vec<Param>> {
             if let Ok(d) = t.get_item(0)?.cast::<PyDict>() {
                 let mut out = Vec::with_capacity(d.len());
                 for (k, v) in d.iter() {
-                    let key = k.cast::<PyString>().map_err(|_| {
-                        PyTypeError::new_err("named parameters need str keys")
-                    })?;
+                    let key = k
+                        .cast::<PyString>()
+                        .map_err(|_| PyTypeError::new_err("named parameters need str keys"))?;
                     let name = param_name(key.to_str()?);
                     let value = to_value(&v).map_err(|e| {
-                        let msg = e.value(args.py()).str().map(|s| s.to_string()).unwrap_or_default();
+                        let msg = e
+                            .value(args.py())
+                            .str()
+                            .map(|s| s.to_string())
+                            .unwrap_or_default();
                         PyTypeError::new_err(format!("invalid argument {name}: {msg}"))
                     })?;
-                    out.push(Param { name, value, output: false, type_hint: None });
+                    out.push(Param {
+                        name,
+                        value,
+                        output: false,
+                        type_hint: None,
+                    });
                 }
                 return Ok(out);
             }
         }
     }
-    Ok(to_values(args, "@p")?.into_iter().enumerate().map(|(i, v)| Param::positional(i, v)).collect())
+    Ok(to_values(args, "@p")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Param::positional(i, v))
+        .collect())
 }
 
 impl TdsConn {
@@ -142,7 +168,11 @@ impl TdsConn {
             } else {
                 conn.execute_sql(&sql, &params, discard, &ctl).await?
             };
-            Ok(Rows { resp, shape, stmt: None })
+            Ok(Rows {
+                resp,
+                shape,
+                stmt: None,
+            })
         })
     }
 
@@ -165,7 +195,11 @@ impl TdsConn {
         let discard = matches!(shape, Shape::Status);
         self.submit(py, Some(token), async move {
             let resp = conn.execute_prepared(&stmt, &values, discard, &ctl).await?;
-            Ok(Rows { resp, shape, stmt: Some(stmt) })
+            Ok(Rows {
+                resp,
+                shape,
+                stmt: Some(stmt),
+            })
         })
     }
 
@@ -222,7 +256,9 @@ impl TdsConn {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
-        self.submit(py, Some(token), async move { conn.prepare(&sql, &ctl).await.map(Prepared) })
+        self.submit(py, Some(token), async move {
+            conn.prepare(&sql, &ctl).await.map(Prepared)
+        })
     }
 
     /// Starts streaming a prepared statement's rows: `(cursor, (records, more))`.
@@ -286,8 +322,12 @@ impl TdsConn {
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut list = Vec::with_capacity(params.len());
         for (i, item) in params.iter().enumerate() {
-            let (pname, value, output, hint): (Option<String>, Bound<'py, PyAny>, bool, Option<String>) =
-                item.extract()?;
+            let (pname, value, output, hint): (
+                Option<String>,
+                Bound<'py, PyAny>,
+                bool,
+                Option<String>,
+            ) = item.extract()?;
             let value = to_value(&value).map_err(|e| {
                 let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
                 PyTypeError::new_err(format!("invalid argument {}: {msg}", i + 1))
@@ -299,12 +339,19 @@ impl TdsConn {
                     i + 1
                 )));
             }
-            list.push(Param { name, value, output, type_hint: hint });
+            list.push(Param {
+                name,
+                value,
+                output,
+                type_hint: hint,
+            });
         }
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         self.submit(py, Some(token), async move {
-            conn.call_procedure(&name, &list, &ctl).await.map(ProcResult)
+            conn.call_procedure(&name, &list, &ctl)
+                .await
+                .map(ProcResult)
         })
     }
 
@@ -328,7 +375,9 @@ impl TdsConn {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         self.submit(py, Some(token), async move {
-            conn.bulk_load(&table, columns.as_deref(), &rows, &ctl).await.map(Count)
+            conn.bulk_load(&table, columns.as_deref(), &rows, &ctl)
+                .await
+                .map(Count)
         })
     }
 
@@ -399,7 +448,11 @@ impl TdsStmt {
             .columns
             .lock()
             .as_ref()
-            .map(|cols| cols.iter().map(|c| (c.name.clone(), c.type_info.sql_name())).collect())
+            .map(|cols| {
+                cols.iter()
+                    .map(|c| (c.name.clone(), c.type_info.sql_name()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

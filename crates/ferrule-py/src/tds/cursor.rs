@@ -25,7 +25,10 @@ pub struct TdsCursor {
 
 impl CursorState {
     pub fn new(stream: RowStream) -> Self {
-        CursorState { stream, buffered: VecDeque::new() }
+        CursorState {
+            stream,
+            buffered: VecDeque::new(),
+        }
     }
 
     /// Up to `n` rows, reading batches as needed; `more` is false once nothing remains.
@@ -33,12 +36,17 @@ impl CursorState {
         while self.buffered.len() < n && !self.stream.is_done() {
             let batch = self.stream.next(ctl).await?;
             let columns = batch.columns;
-            self.buffered.extend(batch.rows.into_iter().map(|r| (columns.clone(), r)));
+            self.buffered
+                .extend(batch.rows.into_iter().map(|r| (columns.clone(), r)));
         }
         let take = n.min(self.buffered.len());
         let rows: Vec<_> = self.buffered.drain(..take).collect();
         let more = !self.buffered.is_empty() || !self.stream.is_done();
-        Ok(Fetched { rows, more, stmt: None })
+        Ok(Fetched {
+            rows,
+            more,
+            stmt: None,
+        })
     }
 
     pub fn close(&mut self) {
@@ -67,7 +75,13 @@ impl Fetched {
                 out.push(record(py, desc, c, row)?);
             }
         }
-        PyTuple::new(py, [PyList::new(py, out)?.into_any(), self.more.into_bound_py_any(py)?])
+        PyTuple::new(
+            py,
+            [
+                PyList::new(py, out)?.into_any(),
+                self.more.into_bound_py_any(py)?,
+            ],
+        )
     }
 }
 

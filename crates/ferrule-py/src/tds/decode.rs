@@ -55,7 +55,12 @@ fn single_byte_text(py: Python<'_>, ti: &TypeInfo, b: &[u8]) -> PyResult<Obj> {
     let name = std::ffi::CString::new(format!("cp{cp}")).map_err(|e| err(e.to_string()))?;
     // SAFETY: pointer and length describe a live slice; the codec name is NUL-terminated.
     own(py, unsafe {
-        ffi::PyUnicode_Decode(b.as_ptr().cast(), b.len() as isize, name.as_ptr(), c"replace".as_ptr())
+        ffi::PyUnicode_Decode(
+            b.as_ptr().cast(),
+            b.len() as isize,
+            name.as_ptr(),
+            c"replace".as_ptr(),
+        )
     })
 }
 
@@ -73,16 +78,27 @@ fn date(py: Python<'_>, unix_days: i64) -> PyResult<Bound<'_, PyDate>> {
 
 fn hms(micros: i64) -> (u8, u8, u8, u32) {
     let secs = micros / 1_000_000;
-    ((secs / 3600) as u8, (secs / 60 % 60) as u8, (secs % 60) as u8, (micros % 1_000_000) as u32)
+    (
+        (secs / 3600) as u8,
+        (secs / 60 % 60) as u8,
+        (secs % 60) as u8,
+        (micros % 1_000_000) as u32,
+    )
 }
 
 fn datetime(py: Python<'_>, micros: i64, tz: Option<&Bound<'_, PyTzInfo>>) -> PyResult<Obj> {
     let (y, mo, d) = civil_from_days(micros.div_euclid(MICROS_PER_DAY));
     if !(1..=9999).contains(&y) {
-        return Err(err(format!("datetime with year {y} is outside Python's range")));
+        return Err(err(format!(
+            "datetime with year {y} is outside Python's range"
+        )));
     }
     let (h, mi, s, us) = hms(micros.rem_euclid(MICROS_PER_DAY));
-    Ok(PyDateTime::new(py, y as i32, mo as u8, d as u8, h, mi, s, us, tz)?.into_any().unbind())
+    Ok(
+        PyDateTime::new(py, y as i32, mo as u8, d as u8, h, mi, s, us, tz)?
+            .into_any()
+            .unbind(),
+    )
 }
 
 /// One non-NULL value of type `ti`.
@@ -93,9 +109,10 @@ pub fn value(py: Python<'_>, ti: &TypeInfo, b: &[u8]) -> PyResult<Obj> {
             // SAFETY: plain constructor.
             own(py, unsafe { ffi::PyLong_FromLongLong(v) })
         }
-        code::BIT | code::BITN => {
-            Ok(pyo3::types::PyBool::new(py, wire::bit(ti, b).map_err(err)?).to_owned().into_any().unbind())
-        }
+        code::BIT | code::BITN => Ok(pyo3::types::PyBool::new(py, wire::bit(ti, b).map_err(err)?)
+            .to_owned()
+            .into_any()
+            .unbind()),
         code::FLT4 | code::FLT8 | code::FLTN => {
             let v = wire::float(ti, b).map_err(err)?;
             // SAFETY: plain constructor.
@@ -105,7 +122,11 @@ pub fn value(py: Python<'_>, ti: &TypeInfo, b: &[u8]) -> PyResult<Obj> {
         code::BIGVARCHAR | code::BIGCHAR | code::VARCHAR | code::CHAR | code::TEXT => {
             single_byte_text(py, ti, b)
         }
-        code::BIGVARBINARY | code::BIGBINARY | code::VARBINARY | code::BINARY | code::IMAGE
+        code::BIGVARBINARY
+        | code::BIGBINARY
+        | code::VARBINARY
+        | code::BINARY
+        | code::IMAGE
         | code::UDT => Ok(PyBytes::new(py, b).into_any().unbind()),
         code::DECIMAL | code::NUMERIC | code::DECIMALN | code::NUMERICN => {
             decimal(py, wire::decimal(ti, b).map_err(err)?)
@@ -116,7 +137,9 @@ pub fn value(py: Python<'_>, ti: &TypeInfo, b: &[u8]) -> PyResult<Obj> {
             let bytes = PyBytes::new(py, &g);
             Ok(pytypes::uuid(py)?.call1((py.None(), bytes))?.unbind())
         }
-        code::DATEN => Ok(date(py, wire::date_days(ti, b).map_err(err)?)?.into_any().unbind()),
+        code::DATEN => Ok(date(py, wire::date_days(ti, b).map_err(err)?)?
+            .into_any()
+            .unbind()),
         code::TIMEN => {
             let (h, m, s, us) = hms(wire::time_micros(ti, b, ti.scale).map_err(err)?);
             Ok(PyTime::new(py, h, m, s, us, None)?.into_any().unbind())
@@ -146,7 +169,10 @@ pub fn raw_value(py: Python<'_>, ti: &TypeInfo, raw: &[u8]) -> PyResult<Obj> {
     match read_cell(&mut c, ti) {
         Ok(Some(b)) => value(py, ti, &b),
         Ok(None) => Ok(py.None()),
-        Err(_) => Err(err(format!("malformed {} value from the server", ti.sql_name()))),
+        Err(_) => Err(err(format!(
+            "malformed {} value from the server",
+            ti.sql_name()
+        ))),
     }
 }
 
@@ -156,7 +182,10 @@ pub fn row(py: Python<'_>, columns: &[Column], r: &RawRow) -> PyResult<Vec<Obj>>
     let mut c = Cur::new(&r.body);
     let bitmap = if r.nbc {
         let n = columns.len().div_ceil(8);
-        Some(c.take(n).map_err(|_| err("malformed row from the server".into()))?)
+        Some(
+            c.take(n)
+                .map_err(|_| err("malformed row from the server".into()))?,
+        )
     } else {
         None
     };

@@ -111,15 +111,21 @@ impl Deliver for Rows {
         let first = self.resp.result_sets.first();
         match self.shape {
             Shape::All => match first {
-                Some(set) => Ok(records(py, &set.columns, &set.rows, stmt)?.into_any().unbind()),
+                Some(set) => Ok(records(py, &set.columns, &set.rows, stmt)?
+                    .into_any()
+                    .unbind()),
                 None => Ok(PyList::empty(py).into_any().unbind()),
             },
             Shape::Row => match first.and_then(|s| s.rows.first().map(|r| (s, r))) {
-                Some((set, r)) => record(py, &record_desc(py, &set.columns, stmt)?, &set.columns, r),
+                Some((set, r)) => {
+                    record(py, &record_desc(py, &set.columns, stmt)?, &set.columns, r)
+                }
                 None => Ok(py.None()),
             },
             Shape::Value(col) => {
-                let Some(set) = first else { return Ok(py.None()) };
+                let Some(set) = first else {
+                    return Ok(py.None());
+                };
                 if col >= set.columns.len() {
                     return Err(PyIndexError::new_err(format!(
                         "column {col} does not exist: the query returns {} column(s)",
@@ -146,7 +152,11 @@ impl Deliver for ProcResult {
         let outputs = PyDict::new(py);
         for rv in &resp.return_values {
             let name = rv.name.trim_start_matches('@');
-            let key = if name.is_empty() { rv.ordinal.to_string() } else { name.to_owned() };
+            let key = if name.is_empty() {
+                rv.ordinal.to_string()
+            } else {
+                name.to_owned()
+            };
             outputs.set_item(key, decode::raw_value(py, &rv.type_info, &rv.raw)?)?;
         }
         PyTuple::new(
