@@ -8,6 +8,7 @@ from ferrule.connection import Connection, connect
 from ferrule.cursor import Cursor, CursorFactory
 from ferrule.exceptions import *  # noqa: F403
 from ferrule.exceptions import _make_error
+from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
 from ferrule.pg_connection import PgConnection
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.tarantool_connection import TarantoolConnection
@@ -20,6 +21,9 @@ __all__ = [
     "connect",
     "Connection",
     "PgConnection",
+    "MssqlConnection",
+    "Output",
+    "ProcResult",
     "TarantoolConnection",
     "Cursor",
     "CursorFactory",

@@ -12,6 +12,9 @@ __all__ = [
     "PgStmt",
     "Record",
     "RecordDescription",
+    "TdsConn",
+    "TdsCursor",
+    "TdsStmt",
     "TntConn",
     "TntPushes",
     "TntStmt",
@@ -19,6 +22,7 @@ __all__ = [
     "__version__",
     "pg_connect",
     "set_error_factory",
+    "tds_connect",
     "tnt_connect",
 ]
 
@@ -133,6 +137,72 @@ class PgCopyIn:
 class PgCopyOut:
     def next(self) -> asyncio.Future[bytes | None]: ...
     def finish(self, timeout: float | None = None) -> asyncio.Future[str]: ...
+
+@final
+class TdsStmt:
+    @property
+    def sql(self) -> str: ...
+    @property
+    def param_oids(self) -> list[int]: ...
+    @property
+    def columns(self) -> list[tuple[str, str]]: ...
+
+@final
+class TdsCursor: ...
+
+@final
+class TdsConn:
+    # Statements and cursors are typed Any here so that the shared Connection code, which
+    # holds either backend's objects, type-checks against both native connections.
+    def query(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        shape: int = 0,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Any]: ...
+    def query_prepared(
+        self,
+        stmt: Any,
+        args: Sequence[Any],
+        shape: int = 0,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> asyncio.Future[Any]: ...
+    def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
+    def executemany(
+        self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
+    ) -> asyncio.Future[None]: ...
+    def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[Any]: ...
+    def cursor_open(
+        self, stmt: Any, args: Sequence[Any], prefetch: int, timeout: float | None = None
+    ) -> asyncio.Future[tuple[Any, tuple[list[Record], bool]]]: ...
+    def cursor_fetch(
+        self, stmt: Any, cursor: Any, count: int, timeout: float | None = None
+    ) -> asyncio.Future[tuple[list[Record], bool]]: ...
+    def cursor_close(self, cursor: Any) -> None: ...
+    def callproc(
+        self,
+        name: str,
+        params: list[tuple[str | None, Any, bool, str | None]],
+        timeout: float | None = None,
+    ) -> asyncio.Future[tuple[int | None, dict[str, Any], list[list[Record]]]]: ...
+    def copy_records_to_table(
+        self,
+        table: str,
+        records: Iterable[Sequence[Any]],
+        columns: list[str] | None = None,
+        timeout: float | None = None,
+    ) -> asyncio.Future[int]: ...
+    def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
+    def terminate(self) -> None: ...
+    def is_closed(self) -> bool: ...
+    def transaction_status(self) -> Literal["idle", "transaction"]: ...
+    def mark_reset(self) -> None: ...
+    def server_version(self) -> tuple[int, int, int]: ...
+    def database(self) -> str: ...
+    def is_encrypted(self) -> bool: ...
 
 def pg_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[PgConn]: ...
 
@@ -267,3 +337,4 @@ class TntConn:
 
 def tnt_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TntConn]: ...
 def set_error_factory(factory: Any) -> None: ...
+def tds_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TdsConn]: ...

@@ -18,7 +18,7 @@ from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import Bridge, PgConn, Record
+    from ferrule._ferrule import Bridge, PgConn, Record, TdsConn
 
 # Result shapes understood by the native `query` methods.
 ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
@@ -48,7 +48,11 @@ class Connection:
     )
 
     def __init__(
-        self, impl: PgConn, bridge: Bridge, settings: dict[str, Any], command_timeout: float | None
+        self,
+        impl: PgConn | TdsConn,
+        bridge: Bridge,
+        settings: dict[str, Any],
+        command_timeout: float | None,
     ) -> None:
         self._impl = impl
         self._bridge = bridge
@@ -214,10 +218,17 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
 
     ``postgresql://user:pw@host:5432/db?sslmode=verify-full`` (also ``postgres://``, or no
     DSN at all to use keyword arguments and the ``PG*`` environment variables);
-    ``tarantool://user:pw@host:3301``. See the backend's ``connect`` for its keyword arguments
-    (:func:`ferrule.pg_connection.connect`, :func:`ferrule.tarantool_connection.connect`).
+    ``tarantool://user:pw@host:3301``; ``mssql://user:pw@host:1433/db?encrypt=strict`` or the
+    ADO.NET form ``Server=host,1433;Database=db;UID=sa;PWD=pw;`` for SQL Server. See the
+    backend's ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`,
+    :func:`ferrule.tarantool_connection.connect`, :func:`ferrule.mssql_connection.connect`).
     """
-    scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
+    from ferrule import _mssqldsn
+
+    if dsn and _mssqldsn.is_ado_string(dsn):
+        scheme = "mssql"
+    else:
+        scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
     if scheme in ("postgresql", "postgres"):
         from ferrule import pg_connection
 
@@ -226,6 +237,10 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
         from ferrule import tarantool_connection
 
         return await tarantool_connection.connect(dsn, **kwargs)
+    if scheme in _mssqldsn.SCHEMES:
+        from ferrule import mssql_connection
+
+        return await mssql_connection.connect(dsn, **kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 

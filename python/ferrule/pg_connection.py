@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge, _pgcopy, _pgdsn
 from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
 from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
+
+if TYPE_CHECKING:
+    from ferrule._ferrule import PgConn
 
 
 class PgConnection(Connection):
@@ -193,6 +196,8 @@ class PgConnection(Connection):
     def remove_termination_listener(self, callback: Callable[..., Any]) -> None:
         if callback in self._termination_listeners:
             self._termination_listeners.remove(callback)
+
+    _impl: PgConn
 
     def get_server_pid(self) -> int:
         """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""

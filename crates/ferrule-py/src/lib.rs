@@ -9,6 +9,7 @@ mod pg;
 mod pytypes;
 mod record;
 mod tarantool;
+mod tds;
 
 use pyo3::prelude::*;
 
@@ -29,6 +30,10 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
     m.add_function(wrap_pyfunction!(tarantool::connection::tnt_connect, m)?)?;
     m.add_function(wrap_pyfunction!(pg::connection::pg_connect, m)?)?;
+    m.add_class::<tds::connection::TdsConn>()?;
+    m.add_class::<tds::connection::TdsStmt>()?;
+    m.add_class::<tds::cursor::TdsCursor>()?;
+    m.add_function(wrap_pyfunction!(tds::connection::tds_connect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

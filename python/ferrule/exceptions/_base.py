@@ -41,6 +41,11 @@ SERVER_FIELDS: tuple[str, ...] = (
     "file",
     "line",
     "routine",
+    "number",
+    "state",
+    "class_",
+    "server",
+    "procedure",
 )
 
 
@@ -55,7 +60,9 @@ class Error(Exception):
     error number such as ``"2627"``, ``"SQLITE_CONSTRAINT_UNIQUE"``, a Tarantool error number),
     ``message`` the primary message and ``backend`` one of ``"postgresql"``, ``"mssql"``,
     ``"sqlite"``, ``"tarantool"`` (None for errors raised before any backend is involved).
-    PostgreSQL's error fields are attributes too, None when the server did not send them.
+    PostgreSQL's error fields are attributes too, None when the server did not send them;
+    SQL Server's are ``number``, ``state``, ``class_`` (its severity class, also in
+    ``severity``), ``server``, ``procedure`` and ``line``.
 
     Errors hold plain data only (never a connection), so they pickle and can cross processes.
     """
@@ -82,6 +89,11 @@ class Error(Exception):
     file: str | None
     line: str | None
     routine: str | None
+    number: int | None
+    state: int | None
+    class_: int | None
+    server: str | None
+    procedure: str | None
 
     def __init_subclass__(cls, code: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -122,6 +134,11 @@ class Error(Exception):
         file: str | None = None,
         line: str | None = None,
         routine: str | None = None,
+        number: int | None = None,
+        state: int | None = None,
+        class_: int | None = None,
+        server: str | None = None,
+        procedure: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -143,6 +160,11 @@ class Error(Exception):
         self.file = file
         self.line = line
         self.routine = routine
+        self.number = number
+        self.state = state
+        self.class_ = class_
+        self.server = server
+        self.procedure = procedure
 
     @property
     def sqlstate(self) -> str | None:

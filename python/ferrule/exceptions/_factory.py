@@ -46,7 +46,7 @@ KIND_CLASSES: Mapping[str, type[Error]] = {
 }
 
 _FIELD_NAMES = frozenset(SERVER_FIELDS)
-_INT_FIELDS = frozenset({"position", "internal_position"})
+_INT_FIELDS = frozenset({"position", "internal_position", "number", "state", "class_"})
 
 
 def _make_error(
@@ -91,8 +91,9 @@ def _field_values(fields: dict[str, str] | None) -> dict[str, Any]:
         if name not in _FIELD_NAMES or text is None:
             continue
         if name in _INT_FIELDS:
-            # The server sends a 1-based character offset; anything else is not a position.
-            values[name] = int(text) if text.isascii() and text.isdigit() else None
+            # Positions are 1-based offsets, SQL Server numbers may be negative (user errors).
+            digits = text[1:] if text.startswith("-") else text
+            values[name] = int(text) if digits.isascii() and digits.isdigit() else None
         else:
             values[name] = text
     return values
