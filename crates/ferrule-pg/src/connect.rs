@@ -8,7 +8,9 @@ use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS,
+};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use rustls::ClientConfig;
@@ -194,9 +196,10 @@ async fn startup(
             }
             Message::AuthenticationSasl(body) => {
                 let mut mechs = body.mechanisms();
-                let mut has_scram = false;
+                let (mut has_scram, mut offers_plus) = (false, false);
                 while let Some(m) = mechs.next().map_err(|e| Error::protocol(e.to_string()))? {
                     has_scram |= m == SCRAM_SHA_256;
+                    offers_plus |= m == SCRAM_SHA_256_PLUS;
                 }
                 if !has_scram {
                     return Err(Error::new(
@@ -204,7 +207,10 @@ async fn startup(
                         "the server offers no SASL mechanism ferrule supports",
                     ));
                 }
-                let binding = if tls.is_some() {
+                // "y" (supported, but the server seems not to) is only honest when the server
+                // offers no -PLUS mechanism; a server that does would take it for a downgrade
+                // attack and refuse. ferrule does not bind to the TLS channel, so it says "n".
+                let binding = if tls.is_some() && !offers_plus {
                     ChannelBinding::unrequested()
                 } else {
                     ChannelBinding::unsupported()
