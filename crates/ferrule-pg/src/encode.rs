@@ -179,7 +179,7 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
             | types::XML
             | types::UNKNOWN,
             Value::Text(s),
-        ) => out.put_slice(s.as_bytes()),
+        ) => put_text(s, out)?,
         (types::CHAR, Value::Text(s)) => {
             if s.len() != 1 {
                 return Err("\"char\" takes exactly one byte".into());
@@ -194,7 +194,7 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
         }
         (types::UUID, Value::Uuid(u)) => out.put_slice(u),
         (types::UUID, Value::Text(s)) => out.put_slice(&parse_uuid(s)?),
-        (types::DATE, Value::Date(d)) => out.put_i32(d - types::PG_EPOCH_OFFSET_DAYS),
+        (types::DATE, Value::Date(d)) => out.put_i32(date_wire(*d)),
         (types::TIME, Value::Time { micros, .. }) => out.put_i64(*micros),
         (types::TIMETZ, Value::Time { micros, offset }) => {
             out.put_i64(*micros);
@@ -245,6 +245,29 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
 /// `datetime.max` / `datetime.min` stand for PostgreSQL's infinities, as asyncpg does.
 const MAX_MICROS: i64 = 253_402_300_799_999_999;
 const MIN_MICROS: i64 = -62_135_596_800_000_000;
+
+/// `date.max` / `date.min` (9999-12-31, 0001-01-01) as days since 1970-01-01.
+const MAX_DATE_DAYS: i32 = 2_932_896;
+const MIN_DATE_DAYS: i32 = -719_162;
+
+fn date_wire(unix_days: i32) -> i32 {
+    match unix_days {
+        MAX_DATE_DAYS => i32::MAX,
+        MIN_DATE_DAYS => i32::MIN,
+        d => d - types::PG_EPOCH_OFFSET_DAYS,
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; the server would refuse it without naming the argument.
+fn put_text(s: &str, out: &mut BytesMut) -> Result<(), BoxError> {
+    if s.contains('\0') {
+        return Err("text cannot contain NUL (\\x00) characters; send binary data as bytes \
+                    (bytea)"
+            .into());
+    }
+    out.put_slice(s.as_bytes());
+    Ok(())
+}
 
 fn timestamp_wire(unix_micros: i64) -> i64 {
     match unix_micros {
@@ -343,9 +366,8 @@ fn write_elements(
 /// type's own input function, so the value still travels as data, never as SQL.
 fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
     match value {
-        Value::Text(s) | Value::Decimal(s) | Value::BigInt(s) | Value::Json(s) => {
-            out.put_slice(s.as_bytes())
-        }
+        Value::Text(s) => put_text(s, out)?,
+        Value::Decimal(s) | Value::BigInt(s) | Value::Json(s) => out.put_slice(s.as_bytes()),
         Value::Bool(b) => out.put_slice(if *b { b"t" } else { b"f" }),
         Value::Int(i) => out.put_slice(i.to_string().as_bytes()),
         Value::Float(f) => out.put_slice(float_repr(*f).as_bytes()),
