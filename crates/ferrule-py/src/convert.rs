@@ -211,6 +211,17 @@ fn ip_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
     let prefix = |o: &Bound<'_, PyAny>| -> PyResult<u8> {
         o.getattr(pyo3::intern!(py, "prefixlen"))?.extract()
     };
+    // Before the address check: IPv4Interface subclasses IPv4Address (and v6 alike).
+    if obj.is_instance(pytypes::ipv4_interface(py)?)?
+        || obj.is_instance(pytypes::ipv6_interface(py)?)?
+    {
+        let network = obj.getattr(pyo3::intern!(py, "network"))?;
+        return Ok(Some(Value::Inet {
+            addr: packed(obj)?,
+            prefix: prefix(&network)?,
+            is_network: false,
+        }));
+    }
     if obj.is_instance(pytypes::ipv4_address(py)?)?
         || obj.is_instance(pytypes::ipv6_address(py)?)?
     {
@@ -219,16 +230,6 @@ fn ip_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         return Ok(Some(Value::Inet {
             addr,
             prefix: full,
-            is_network: false,
-        }));
-    }
-    if obj.is_instance(pytypes::ipv4_interface(py)?)?
-        || obj.is_instance(pytypes::ipv6_interface(py)?)?
-    {
-        let network = obj.getattr(pyo3::intern!(py, "network"))?;
-        return Ok(Some(Value::Inet {
-            addr: packed(obj)?,
-            prefix: prefix(&network)?,
             is_network: false,
         }));
     }
