@@ -164,7 +164,13 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
         (types::INT2 | types::INT4 | types::INT8, Value::BigInt(s)) => {
             return Err(format!("{s} is out of range for {}", type_label(oid)).into())
         }
-        (types::FLOAT4, Value::Float(f)) => out.put_f32(*f as f32),
+        (types::FLOAT4, Value::Float(f)) => {
+            let narrow = *f as f32;
+            if narrow.is_infinite() && f.is_finite() {
+                return Err(format!("{f:?} is out of range for real").into());
+            }
+            out.put_f32(narrow)
+        }
         (types::FLOAT8, Value::Float(f)) => out.put_f64(*f),
         (types::FLOAT4, Value::Int(i)) => out.put_f32(*i as f32),
         (types::FLOAT8, Value::Int(i)) => out.put_f64(*i as f64),
@@ -378,6 +384,8 @@ fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
             }
         }
         Value::Uuid(u) => out.put_slice(format_uuid(u).as_bytes()),
+        // An array of a type ferrule has no codec for (enums, domains): its text literal.
+        Value::List(items) => write_array_literal(items, out)?,
         v => {
             return Err(format!(
                 "a {} cannot be sent to a type without a binary codec; pass a str",
@@ -386,6 +394,35 @@ fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
             .into())
         }
     }
+    Ok(())
+}
+
+/// `{"a","b",NULL,{"c"}}`: every element quoted (backslash before `"` and `\`), so no
+/// element text can change the literal's structure; nested lists are sub-arrays.
+fn write_array_literal(items: &[Value], out: &mut BytesMut) -> Result<(), BoxError> {
+    out.put_u8(b'{');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        match item {
+            Value::Null => out.put_slice(b"NULL"),
+            Value::List(inner) => write_array_literal(inner, out)?,
+            v => {
+                let mut text = BytesMut::new();
+                encode_text(v, &mut text)?;
+                out.put_u8(b'"');
+                for &byte in text.iter() {
+                    if byte == b'"' || byte == b'\\' {
+                        out.put_u8(b'\\');
+                    }
+                    out.put_u8(byte);
+                }
+                out.put_u8(b'"');
+            }
+        }
+    }
+    out.put_u8(b'}');
     Ok(())
 }
 
@@ -621,6 +658,18 @@ mod tests {
         );
         let err = encode_copy_row(&[Value::Text("x".into())], &[types::INT4], &mut b).unwrap_err();
         assert!(err.message.contains("column 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn array_literal_quotes_every_element() {
+        let mut b = BytesMut::new();
+        let items = vec![
+            Value::Text("a\"b".into()),
+            Value::Null,
+            Value::List(vec![Value::Text("{},\\".into()), Value::Int(3)]),
+        ];
+        write_array_literal(&items, &mut b).unwrap();
+        assert_eq!(&b[..], br#"{"a\"b",NULL,{"{},\\","3"}}"#);
     }
 
     #[test]
