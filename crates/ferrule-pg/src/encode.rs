@@ -297,15 +297,15 @@ fn encode_array(value: &Value, oid: Oid, elem: Oid, out: &mut BytesMut) -> Resul
     let Value::List(items) = value else {
         return Err(mismatch(value, oid));
     };
-    // Dimensions come from the first element at each level; every sublist must match.
+    // Dimensions come from the first element at each level; every sublist must match. For
+    // json/jsonb too, so that a multi-dimensional array read back binds the same way; a JSON
+    // array as the first element goes as JSON text (a str).
     let mut dims = Vec::new();
     let mut level: &[Value] = items;
     loop {
         dims.push(level.len());
         match level.first() {
-            Some(Value::List(inner)) if !types::is_binary(elem) || elem != types::JSONB => {
-                level = inner;
-            }
+            Some(Value::List(inner)) => level = inner,
             _ => break,
         }
         if dims.len() > 6 {
