@@ -589,7 +589,12 @@ impl PgConnection {
                 .map_err(|e| at_row(e, i))?;
         }
         frontend::sync(&mut buf);
-        self.roundtrip(buf, true, ctl).await?;
+        self.roundtrip(buf, true, ctl).await.map_err(|e| {
+            match e.field(crate::errors::COMPLETED_BEFORE).and_then(|n| n.parse().ok()) {
+                Some(row) => at_row(e, row),
+                None => e,
+            }
+        })?;
         Ok(())
     }
 

@@ -322,8 +322,11 @@ impl Reader {
             }
             Message::PortalSuspended => resp.suspended = true,
             Message::ErrorResponse(body) => {
-                let e = errors::from_fields(body.fields());
+                let mut e = errors::from_fields(body.fields());
                 if resp.error.is_none() {
+                    // How many statements of the request had completed: names the failing
+                    // row of a pipelined executemany.
+                    e.fields.push((errors::COMPLETED_BEFORE, resp.tags.len().to_string()));
                     resp.error = Some(e);
                 }
             }
