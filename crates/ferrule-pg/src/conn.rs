@@ -119,11 +119,17 @@ impl Shared {
     /// Claims and sends the CancelRequest for `state`; if the server has not answered the
     /// request `cancel_timeout` later, the connection is closed rather than left in doubt.
     pub fn send_cancel(self: &Arc<Self>, state: Arc<ReqState>) {
+        drop(self.spawn_cancel(state));
+    }
+
+    /// `send_cancel`, returning the task that ends once the server closed the cancel
+    /// connection (None when a CancelRequest was already claimed for `state`).
+    fn spawn_cancel(self: &Arc<Self>, state: Arc<ReqState>) -> Option<JoinHandle<()>> {
         if !state.claim_cancel() {
-            return;
+            return None;
         }
         let shared = self.clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let notified = state.done_notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -142,7 +148,7 @@ impl Shared {
                     shared.cancel_timeout.as_secs_f64()
                 )));
             }
-        });
+        }))
     }
 
     /// Closes the connection now: tasks stop, every waiting call fails with `reason`.
@@ -320,8 +326,17 @@ impl PgConnection {
             _ = deadline => Interrupt::Timeout,
             _ = cancelled => Interrupt::Cancelled,
         };
-        if self.request_cancel(&state) {
-            if let Ok(Ok(resp)) = rx.await {
+        let (at_front, cancel) = self.request_cancel(&state);
+        if at_front {
+            let reply = rx.await;
+            // The server may signal its process twice for one CancelRequest (PostgreSQL
+            // signals the process and its group), the second time a few ms later under load:
+            // until it has closed the cancel connection, the next query could be the one
+            // cancelled. Returning only then keeps this caller's next query safe.
+            if let Some(cancel) = cancel {
+                let _ = cancel.await;
+            }
+            if let Ok(Ok(resp)) = reply {
                 // It finished before the cancellation landed: the work is done, report it.
                 return Ok(resp);
             }
@@ -334,17 +349,15 @@ impl PgConnection {
 
     /// Marks `state` for cancellation and sends the CancelRequest when the server is working on
     /// it; a request still queued behind others is cancelled when it reaches the front.
-    /// Returns whether the request was the one running.
-    fn request_cancel(&self, state: &Arc<ReqState>) -> bool {
+    /// Returns whether the request was the one running, and the cancel task if one started.
+    fn request_cancel(&self, state: &Arc<ReqState>) -> (bool, Option<JoinHandle<()>>) {
         state.want_cancel.store(true, Ordering::Release);
         let at_front = {
             let inflight = self.shared.inflight.lock();
             inflight.front().is_some_and(|f| Arc::ptr_eq(f, state))
         };
-        if at_front {
-            self.shared.send_cancel(state.clone());
-        }
-        at_front
+        let cancel = if at_front { self.shared.spawn_cancel(state.clone()) } else { None };
+        (at_front, cancel)
     }
 
     fn reply(
