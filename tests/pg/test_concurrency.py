@@ -1,0 +1,110 @@
+"""Many concurrent calls on one connection are pipelined and each gets its own result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import pytest
+
+import ferrule
+
+
+async def test_concurrent_calls_get_their_own_results(conn: ferrule.PgConnection) -> None:
+    async def one(i: int) -> tuple[int, str]:
+        row = await conn.fetchrow("SELECT $1::int AS i, repeat('x', $1::int % 50) AS s", i)
+        assert row is not None
+        return row["i"], row["s"]
+
+    results = await asyncio.gather(*(one(i) for i in range(2000)))
+    assert results == [(i, "x" * (i % 50)) for i in range(2000)]
+
+
+async def test_mixed_calls_concurrently(conn: ferrule.PgConnection, pg_table: str) -> None:
+    await conn.execute(f"CREATE TABLE {pg_table} (id int PRIMARY KEY)")
+    stmt = await conn.prepare("SELECT $1::int * 3")
+
+    async def call(i: int) -> object:
+        kind = i % 6
+        if kind == 0:
+            return await conn.fetchval("SELECT $1::text", str(i))
+        if kind == 1:
+            return len(await conn.fetch("SELECT generate_series(1, $1::int)", i % 100))
+        if kind == 2:
+            return await conn.execute(f"INSERT INTO {pg_table} VALUES ($1)", i)
+        if kind == 3:
+            return await stmt.fetchval(i)
+        if kind == 4:
+            await conn.executemany(f"INSERT INTO {pg_table} VALUES ($1)", [(-i,), (-i - 100000,)])
+            return "many"
+        try:
+            await conn.fetchval("SELECT 1 / ($1::int - $1::int)", i)
+        except ferrule.DivisionByZeroError:
+            return "div"
+        return "no error"
+
+    expected = []
+    for i in range(600):
+        kind = i % 6
+        expected.append(
+            [str(i), i % 100, "INSERT 0 1", i * 3, "many", "div"][kind]
+        )
+    assert await asyncio.gather(*(call(i) for i in range(600))) == expected
+    assert await conn.fetchval(f"SELECT count(*) FROM {pg_table}") == 100 + 200
+
+
+async def test_pipelining_overlaps_round_trips(conn: ferrule.PgConnection) -> None:
+    # 20 queries of 50 ms each: one after another they take 1 s; sent together, the server
+    # still runs them one by one, but nothing waits for a round trip in between.
+    started = time.monotonic()
+    await asyncio.gather(*(conn.fetchval("SELECT pg_sleep(0.05)") for _ in range(20)))
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 1.6
+
+
+async def test_never_another_operation_in_progress(conn: ferrule.PgConnection) -> None:
+    async with conn.transaction():
+        results = await asyncio.gather(
+            *(conn.fetchval("SELECT $1::int", i) for i in range(100)),
+            conn.execute("SELECT pg_sleep(0.01)"),
+        )
+    assert results[:100] == list(range(100))
+
+
+async def test_concurrent_cursors_and_queries(conn: ferrule.PgConnection) -> None:
+    async with conn.transaction():
+
+        async def drain(n: int) -> list[int]:
+            return [r[0] async for r in conn.cursor("SELECT generate_series(1, $1::int)", n, prefetch=7)]
+
+        async def query(i: int) -> int:
+            return await conn.fetchval("SELECT $1::int", i)  # type: ignore[no-any-return]
+
+        got = await asyncio.gather(drain(50), query(1), drain(30), query(2))
+    assert got == [list(range(1, 51)), 1, list(range(1, 31)), 2]
+
+
+async def test_errors_do_not_disturb_neighbours(conn: ferrule.PgConnection) -> None:
+    async def call(i: int) -> object:
+        if i % 3 == 0:
+            with pytest.raises(ferrule.UndefinedTableError):
+                await conn.fetch(f"SELECT * FROM missing_table_{i}")
+            return None
+        return await conn.fetchval("SELECT $1::int", i)
+
+    got = await asyncio.gather(*(call(i) for i in range(300)))
+    assert got == [None if i % 3 == 0 else i for i in range(300)]
+
+
+async def test_many_connections_at_once(pg_dsn: str) -> None:
+    conns = await asyncio.gather(*(ferrule.connect(pg_dsn) for _ in range(30)))
+    try:
+        pids = await asyncio.gather(*(c.fetchval("SELECT pg_backend_pid()") for c in conns))
+        assert len(set(pids)) == 30
+        assert pids == [c.get_server_pid() for c in conns]
+        random.shuffle(conns)
+        sums = await asyncio.gather(*(c.fetchval("SELECT $1::int + 1", i) for i, c in enumerate(conns)))
+        assert sums == [i + 1 for i in range(30)]
+    finally:
+        await asyncio.gather(*(c.close() for c in conns))
