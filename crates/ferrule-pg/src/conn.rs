@@ -698,6 +698,8 @@ impl PgConnection {
         let finished = self.shared.finished.notified();
         tokio::pin!(finished);
         finished.as_mut().enable();
+        // Closed by the user, not lost: new calls and the server's hang-up report that.
+        self.shared.mark_closed(Error::closed("the connection is closed"));
         if self.shared.tx.send(Command::Terminate).is_ok()
             && !self.shared.reader_done.load(Ordering::Acquire)
         {

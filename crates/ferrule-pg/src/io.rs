@@ -110,7 +110,8 @@ pub(crate) async fn writer_task(
         }
         out.clear();
         if terminate {
-            let _ = w.shutdown().await;
+            // No shutdown: a TLS close_notify the server exits without reading makes its
+            // kernel answer with a reset, which can discard responses not yet read here.
             break;
         }
         if out.capacity() > 1 << 20 {
