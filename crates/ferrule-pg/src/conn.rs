@@ -356,7 +356,11 @@ impl PgConnection {
             let inflight = self.shared.inflight.lock();
             inflight.front().is_some_and(|f| Arc::ptr_eq(f, state))
         };
-        let cancel = if at_front { self.shared.spawn_cancel(state.clone()) } else { None };
+        let cancel = if at_front {
+            self.shared.spawn_cancel(state.clone())
+        } else {
+            None
+        };
         (at_front, cancel)
     }
 
@@ -603,7 +607,10 @@ impl PgConnection {
         }
         frontend::sync(&mut buf);
         self.roundtrip(buf, true, ctl).await.map_err(|e| {
-            match e.field(crate::errors::COMPLETED_BEFORE).and_then(|n| n.parse().ok()) {
+            match e
+                .field(crate::errors::COMPLETED_BEFORE)
+                .and_then(|n| n.parse().ok())
+            {
                 Some(row) => at_row(e, row),
                 None => e,
             }
@@ -699,7 +706,8 @@ impl PgConnection {
         tokio::pin!(finished);
         finished.as_mut().enable();
         // Closed by the user, not lost: new calls and the server's hang-up report that.
-        self.shared.mark_closed(Error::closed("the connection is closed"));
+        self.shared
+            .mark_closed(Error::closed("the connection is closed"));
         if self.shared.tx.send(Command::Terminate).is_ok()
             && !self.shared.reader_done.load(Ordering::Acquire)
         {

@@ -267,9 +267,11 @@ fn date_wire(unix_days: i32) -> i32 {
 /// PostgreSQL text cannot hold NUL; the server would refuse it without naming the argument.
 fn put_text(s: &str, out: &mut BytesMut) -> Result<(), BoxError> {
     if s.contains('\0') {
-        return Err("text cannot contain NUL (\\x00) characters; send binary data as bytes \
+        return Err(
+            "text cannot contain NUL (\\x00) characters; send binary data as bytes \
                     (bytea)"
-            .into());
+                .into(),
+        );
     }
     out.put_slice(s.as_bytes());
     Ok(())

@@ -327,7 +327,8 @@ impl Reader {
                 if resp.error.is_none() {
                     // How many statements of the request had completed: names the failing
                     // row of a pipelined executemany.
-                    e.fields.push((errors::COMPLETED_BEFORE, resp.tags.len().to_string()));
+                    e.fields
+                        .push((errors::COMPLETED_BEFORE, resp.tags.len().to_string()));
                     resp.error = Some(e);
                 }
             }

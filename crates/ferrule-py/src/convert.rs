@@ -160,7 +160,11 @@ fn interval_value(td: &Bound<'_, PyDelta>) -> Value {
         days += 1;
         micros -= MICROS_PER_DAY;
     }
-    Value::Interval { months: 0, days, micros }
+    Value::Interval {
+        months: 0,
+        days,
+        micros,
+    }
 }
 
 /// The offset of an aware datetime or time in seconds, or None for a naive one.
