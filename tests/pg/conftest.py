@@ -12,7 +12,6 @@ import pytest
 import pytest_asyncio
 
 import ferrule
-
 from tests.common.pg_cluster import PgCluster
 
 _table_numbers = itertools.count(1)
@@ -62,4 +61,3 @@ def connect(pg_dsn: str) -> Iterator[Callable[..., Awaitable[ferrule.PgConnectio
     yield _connect
     for connection in opened:
         connection.terminate()
-

@@ -30,7 +30,9 @@ async def test_trust(pg_local_cluster: PgCluster) -> None:
 async def test_password_methods(
     pg_local_cluster: PgCluster, user: str, password: str, sslmode: str
 ) -> None:
-    conn = await ferrule.connect(pg_local_cluster.dsn(user=user, password=password, sslmode=sslmode))
+    conn = await ferrule.connect(
+        pg_local_cluster.dsn(user=user, password=password, sslmode=sslmode)
+    )
     try:
         assert await conn.fetchval("SELECT current_user") == user
         method = await _auth_method_used(pg_local_cluster, conn)
@@ -41,7 +43,9 @@ async def test_password_methods(
 
 async def test_scram_stored_verifier(pg_local_cluster: PgCluster) -> None:
     # The scram role really has a SCRAM verifier, so the exchange above was SCRAM, not md5.
-    stored = pg_local_cluster.psql("SELECT rolpassword FROM pg_authid WHERE rolname = 'ferrule_scram'")
+    stored = pg_local_cluster.psql(
+        "SELECT rolpassword FROM pg_authid WHERE rolname = 'ferrule_scram'"
+    )
     assert stored.startswith("SCRAM-SHA-256$")
 
 
@@ -73,7 +77,7 @@ async def test_role_that_cannot_log_in(pg_local_cluster: PgCluster) -> None:
 async def test_password_with_url_special_characters(pg_local_cluster: PgCluster) -> None:
     role, password = "ferrule_odd_pw", "p@ss:w/rd?#%ü"
     pg_local_cluster.psql(
-        "DROP ROLE IF EXISTS :\"role\"; CREATE ROLE :\"role\" LOGIN PASSWORD :'pw'",
+        'DROP ROLE IF EXISTS :"role"; CREATE ROLE :"role" LOGIN PASSWORD :\'pw\'',
         role=role,
         pw=password,
     )
@@ -86,4 +90,4 @@ async def test_password_with_url_special_characters(pg_local_cluster: PgCluster)
         conn = await ferrule.connect(pg_local_cluster.dsn(user=role), password=password)
         await conn.close()
     finally:
-        pg_local_cluster.psql("DROP ROLE IF EXISTS :\"role\"", role=role)
+        pg_local_cluster.psql('DROP ROLE IF EXISTS :"role"', role=role)

@@ -47,9 +47,7 @@ async def test_mixed_calls_concurrently(conn: ferrule.PgConnection, pg_table: st
     expected = []
     for i in range(600):
         kind = i % 6
-        expected.append(
-            [str(i), i % 100, "INSERT 0 1", i * 3, "many", "div"][kind]
-        )
+        expected.append([str(i), i % 100, "INSERT 0 1", i * 3, "many", "div"][kind])
     assert await asyncio.gather(*(call(i) for i in range(600))) == expected
     assert await conn.fetchval(f"SELECT count(*) FROM {pg_table}") == 100 + 200
 
@@ -76,7 +74,9 @@ async def test_concurrent_cursors_and_queries(conn: ferrule.PgConnection) -> Non
     async with conn.transaction():
 
         async def drain(n: int) -> list[int]:
-            return [r[0] async for r in conn.cursor("SELECT generate_series(1, $1::int)", n, prefetch=7)]
+            return [
+                r[0] async for r in conn.cursor("SELECT generate_series(1, $1::int)", n, prefetch=7)
+            ]
 
         async def query(i: int) -> int:
             return await conn.fetchval("SELECT $1::int", i)  # type: ignore[no-any-return]
@@ -104,7 +104,9 @@ async def test_many_connections_at_once(pg_dsn: str) -> None:
         assert len(set(pids)) == 30
         assert pids == [c.get_server_pid() for c in conns]
         random.shuffle(conns)
-        sums = await asyncio.gather(*(c.fetchval("SELECT $1::int + 1", i) for i, c in enumerate(conns)))
+        sums = await asyncio.gather(
+            *(c.fetchval("SELECT $1::int + 1", i) for i, c in enumerate(conns))
+        )
         assert sums == [i + 1 for i in range(30)]
     finally:
         await asyncio.gather(*(c.close() for c in conns))

@@ -112,7 +112,9 @@ async def test_passfile(
         await conn.close()
 
 
-async def test_server_settings_and_application_name(pg_cluster: PgCluster, connect: Connect) -> None:
+async def test_server_settings_and_application_name(
+    pg_cluster: PgCluster, connect: Connect
+) -> None:
     conn = await connect(
         pg_cluster.dsn(application_name="ferrule-url-app"),
         server_settings={"search_path": "pg_catalog", "statement_timeout": "12345"},
@@ -162,7 +164,9 @@ async def test_connect_timeout_on_a_silent_server() -> None:
     try:
         started = time.monotonic()
         with pytest.raises(ferrule.TimeoutError):
-            await ferrule.connect(f"postgresql://u@127.0.0.1:{port}/db?sslmode=disable", timeout=0.3)
+            await ferrule.connect(
+                f"postgresql://u@127.0.0.1:{port}/db?sslmode=disable", timeout=0.3
+            )
         assert 0.25 < time.monotonic() - started < 1.5
     finally:
         server.close()

@@ -16,9 +16,7 @@ Connect = Callable[..., Awaitable[ferrule.PgConnection]]
 
 
 async def _terminate(pg_cluster: PgCluster, pid: int) -> None:
-    await asyncio.to_thread(
-        pg_cluster.psql, "SELECT pg_terminate_backend(:'pid')", pid=str(pid)
-    )
+    await asyncio.to_thread(pg_cluster.psql, "SELECT pg_terminate_backend(:'pid')", pid=str(pid))
 
 
 async def test_terminate_backend_while_busy(pg_cluster: PgCluster, connect: Connect) -> None:

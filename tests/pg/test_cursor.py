@@ -76,7 +76,9 @@ async def test_cursor_with_arguments_and_errors(conn: ferrule.PgConnection) -> N
         assert [r[0] for r in await cur.fetch(10)] == ["n1", "n2", "n3"]
     with pytest.raises(ferrule.DivisionByZeroError):
         async with conn.transaction():
-            async for _ in conn.cursor("SELECT 1 / (g - 3) FROM generate_series(1, 5) g", prefetch=1):
+            async for _ in conn.cursor(
+                "SELECT 1 / (g - 3) FROM generate_series(1, 5) g", prefetch=1
+            ):
                 pass
     assert not conn.is_in_transaction()
     assert await conn.fetchval("SELECT 2") == 2

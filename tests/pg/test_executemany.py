@@ -86,7 +86,9 @@ async def test_inside_a_transaction(conn: ferrule.PgConnection, table: str) -> N
 
 async def test_update_many(conn: ferrule.PgConnection, table: str) -> None:
     await conn.executemany(f"INSERT INTO {table} VALUES ($1, $2)", [(i, "old") for i in range(10)])
-    await conn.executemany(f"UPDATE {table} SET v = $2 WHERE id = $1", [(i, "new") for i in range(5)])
+    await conn.executemany(
+        f"UPDATE {table} SET v = $2 WHERE id = $1", [(i, "new") for i in range(5)]
+    )
     assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE v = 'new'") == 5
 
 

@@ -16,15 +16,46 @@ import ferrule
 
 # Fragments that break naive quoting or SQL pasting, and Unicode that trips encoders.
 NASTY = [
-    "'", "''", '"', "\\", "\\'", "$$", "$1", "$tag$", "--", "/*", "*/", ";", "%s", "?",
-    "'; DROP TABLE users; --", "E'\\x00'", "{", "}", ",", "NULL", "\n", "\r\n", "\t",
-    "\u200b", "\ufeff", "\u202e", "e\u0301", "𝄞", "😀", "\U0010ffff", "\x7f", "\x01", "ß", "İ",
+    "'",
+    "''",
+    '"',
+    "\\",
+    "\\'",
+    "$$",
+    "$1",
+    "$tag$",
+    "--",
+    "/*",
+    "*/",
+    ";",
+    "%s",
+    "?",
+    "'; DROP TABLE users; --",
+    "E'\\x00'",
+    "{",
+    "}",
+    ",",
+    "NULL",
+    "\n",
+    "\r\n",
+    "\t",
+    "\u200b",
+    "\ufeff",
+    "\u202e",
+    "e\u0301",
+    "𝄞",
+    "😀",
+    "\U0010ffff",
+    "\x7f",
+    "\x01",
+    "ß",
+    "İ",
 ]
 # Any code point PostgreSQL text can hold: no NUL, no lone surrogates.
 TEXT_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-SQLISH = st.lists(st.one_of(st.sampled_from(NASTY), st.text(TEXT_CHARS, max_size=8)), max_size=12).map(
-    "".join
-)
+SQLISH = st.lists(
+    st.one_of(st.sampled_from(NASTY), st.text(TEXT_CHARS, max_size=8)), max_size=12
+).map("".join)
 TEXT = st.one_of(SQLISH, st.text(TEXT_CHARS, max_size=200))
 
 PROPERTY = settings(
@@ -37,7 +68,9 @@ PROPERTY = settings(
 @example(value="'; DROP TABLE users; --")
 @example(value="$$ $1 $$")
 async def test_text_round_trips(conn: ferrule.PgConnection, value: str) -> None:
-    got = await conn.fetchrow("SELECT $1::text AS t, length($1::text) AS n, $1::varchar AS v", value)
+    got = await conn.fetchrow(
+        "SELECT $1::text AS t, length($1::text) AS n, $1::varchar AS v", value
+    )
     assert got is not None
     assert got["t"] == value and got["v"] == value
     assert got["n"] == len(value)
@@ -75,7 +108,9 @@ async def test_bytea_round_trips(conn: ferrule.PgConnection, value: bytes) -> No
 
 @PROPERTY
 @given(prefix=TEXT, suffix=TEXT)
-async def test_text_with_nul_is_refused(conn: ferrule.PgConnection, prefix: str, suffix: str) -> None:
+async def test_text_with_nul_is_refused(
+    conn: ferrule.PgConnection, prefix: str, suffix: str
+) -> None:
     with pytest.raises(ferrule.InterfaceError, match="NUL"):
         await conn.fetchval("SELECT $1::text", prefix + "\x00" + suffix)
 
@@ -102,9 +137,11 @@ async def test_float8_round_trips(conn: ferrule.PgConnection, value: float) -> N
 
 
 @PROPERTY
-@given(value=st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
-    lambda d: abs(d.adjusted()) < 1000
-))
+@given(
+    value=st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+        lambda d: abs(d.adjusted()) < 1000
+    )
+)
 @example(value=Decimal("-0.000"))
 @example(value=Decimal("1E+999"))
 async def test_numeric_round_trips(conn: ferrule.PgConnection, value: Decimal) -> None:
@@ -119,11 +156,19 @@ async def test_numeric_round_trips(conn: ferrule.PgConnection, value: Decimal) -
         min_value=dt.datetime(1, 1, 1, 0, 0, 1),
         max_value=dt.datetime(9999, 12, 31, 23, 59, 59),
         timezones=st.sampled_from(
-            [dt.timezone.utc, dt.timezone(dt.timedelta(hours=-11, minutes=-30)),
-             dt.timezone(dt.timedelta(hours=13, minutes=45))]
+            [
+                dt.timezone.utc,
+                dt.timezone(dt.timedelta(hours=-11, minutes=-30)),
+                dt.timezone(dt.timedelta(hours=13, minutes=45)),
+            ]
         ),
-    ).filter(lambda d: dt.datetime.min.replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
-             < d < dt.datetime.max.replace(tzinfo=dt.timezone.utc) - dt.timedelta(days=1))
+    ).filter(
+        lambda d: (
+            dt.datetime.min.replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+            < d
+            < dt.datetime.max.replace(tzinfo=dt.timezone.utc) - dt.timedelta(days=1)
+        )
+    )
 )
 async def test_timestamptz_round_trips(conn: ferrule.PgConnection, value: dt.datetime) -> None:
     got = await conn.fetchval("SELECT $1::timestamptz", value)
@@ -131,13 +176,16 @@ async def test_timestamptz_round_trips(conn: ferrule.PgConnection, value: dt.dat
 
 
 @PROPERTY
-@given(value=st.timedeltas(min_value=dt.timedelta(days=-10**6), max_value=dt.timedelta(days=10**6)))
+@given(
+    value=st.timedeltas(min_value=dt.timedelta(days=-(10**6)), max_value=dt.timedelta(days=10**6))
+)
 async def test_interval_round_trips(conn: ferrule.PgConnection, value: dt.timedelta) -> None:
     assert await conn.fetchval("SELECT $1::interval", value) == value
     seconds = await conn.fetchval("SELECT extract(epoch FROM $1::interval)", value)
-    assert Decimal(seconds) == Decimal(value.days * 86400 + value.seconds) + Decimal(
-        value.microseconds
-    ) / 1000000
+    assert (
+        Decimal(seconds)
+        == Decimal(value.days * 86400 + value.seconds) + Decimal(value.microseconds) / 1000000
+    )
 
 
 @PROPERTY

@@ -43,7 +43,9 @@ async def test_execute_returns_the_status(conn: ferrule.PgConnection, pg_table: 
         "CREATE TABLE"
     )
     assert await conn.execute(f"INSERT INTO {pg_table} VALUES ($1, $2)", 1, "a") == "INSERT 0 1"
-    status = await conn.execute(f"INSERT INTO {pg_table} SELECT g, 'x' FROM generate_series(2, 5) g")
+    status = await conn.execute(
+        f"INSERT INTO {pg_table} SELECT g, 'x' FROM generate_series(2, 5) g"
+    )
     assert status == "INSERT 0 4"
     assert await conn.execute(f"UPDATE {pg_table} SET v = $1 WHERE id > $2", "y", 2) == "UPDATE 3"
     assert await conn.execute(f"DELETE FROM {pg_table} WHERE id = $1", 99) == "DELETE 0"
@@ -93,7 +95,9 @@ async def test_argument_count_mismatch(conn: ferrule.PgConnection) -> None:
 
 
 async def test_unbindable_argument_names_the_placeholder(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(TypeError, match=r"invalid argument \$2: cannot bind a value of type object"):
+    with pytest.raises(
+        TypeError, match=r"invalid argument \$2: cannot bind a value of type object"
+    ):
         await conn.fetchval("SELECT $1::int, $2::text", 1, object())
 
 

@@ -90,14 +90,17 @@ async def test_cursor_and_prepared_timeouts(conn: ferrule.PgConnection) -> None:
     with pytest.raises(ferrule.TimeoutError):
         await stmt.fetchval(10.0, timeout=0.1)
     async with conn.transaction():
-        cur = await conn.cursor("SELECT g, pg_sleep(CASE WHEN g > 1 THEN 10 ELSE 0 END) "
-                                "FROM generate_series(1, 3) g")
+        cur = await conn.cursor(
+            "SELECT g, pg_sleep(CASE WHEN g > 1 THEN 10 ELSE 0 END) FROM generate_series(1, 3) g"
+        )
         with pytest.raises(ferrule.TimeoutError):
             await cur.fetch(2, timeout=0.1)
     assert await conn.fetchval("SELECT 6") == 6
 
 
-async def test_cancelled_task_returns_quickly(pg_cluster: PgCluster, conn: ferrule.PgConnection) -> None:
+async def test_cancelled_task_returns_quickly(
+    pg_cluster: PgCluster, conn: ferrule.PgConnection
+) -> None:
     task = asyncio.create_task(conn.fetchval("SELECT pg_sleep(10)"))
     await asyncio.sleep(0.2)
     started = time.monotonic()
@@ -188,7 +191,9 @@ async def test_random_cancellations_leave_the_connection_in_sync(
     assert spurious <= cancelled
 
 
-async def test_cancelled_executemany_applies_nothing(conn: ferrule.PgConnection, pg_table: str) -> None:
+async def test_cancelled_executemany_applies_nothing(
+    conn: ferrule.PgConnection, pg_table: str
+) -> None:
     await conn.execute(f"CREATE TABLE {pg_table} (id int)")
     rows = [(i, 0.0 if i < 5 else 10.0) for i in range(10)]
     task = asyncio.create_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -53,7 +54,7 @@ async def test_require_does_not_check_the_certificate(tls_cluster: PgCluster) ->
 
 async def test_require_with_root_cert_verifies_the_chain(tls_cluster: PgCluster) -> None:
     dsn = tls_cluster.dsn(sslmode="require", sslrootcert=tls_cluster.ssl_other_ca)
-    with pytest.raises(ferrule.ConnectionFailureError, match="(?i)certificate"):
+    with pytest.raises(ferrule.ConnectionFailureError, match="UnknownIssuer"):
         await ferrule.connect(dsn)
 
 
@@ -72,14 +73,15 @@ async def test_verify_full_accepts_the_right_name(tls_cluster: PgCluster) -> Non
 async def test_verify_full_rejects_a_wrong_host_name(tls_cluster: PgCluster) -> None:
     # The certificate names only "localhost"; 127.0.0.1 is not in it.
     dsn = tls_cluster.dsn(host="127.0.0.1", sslmode="verify-full", sslrootcert=tls_cluster.ssl_ca)
-    with pytest.raises(ferrule.ConnectionFailureError, match="(?i)certificate|name"):
+    wrong_name = re.escape('not valid for name "127.0.0.1"')
+    with pytest.raises(ferrule.ConnectionFailureError, match=wrong_name):
         await ferrule.connect(dsn)
 
 
 @pytest.mark.parametrize("sslmode", ["verify-ca", "verify-full"])
 async def test_verification_rejects_an_unrelated_ca(tls_cluster: PgCluster, sslmode: str) -> None:
     dsn = tls_cluster.dsn(host="localhost", sslmode=sslmode, sslrootcert=tls_cluster.ssl_other_ca)
-    with pytest.raises(ferrule.ConnectionFailureError, match="(?i)certificate|issuer"):
+    with pytest.raises(ferrule.ConnectionFailureError, match="UnknownIssuer"):
         await ferrule.connect(dsn)
 
 
@@ -95,7 +97,7 @@ async def test_verification_needs_a_root_certificate(
 
 async def test_missing_root_cert_file(tls_cluster: PgCluster) -> None:
     dsn = tls_cluster.dsn(sslmode="verify-ca", sslrootcert="/nonexistent/root.crt")
-    with pytest.raises(ferrule.ConnectionFailureError, match="/nonexistent/root.crt"):
+    with pytest.raises(ferrule.ConnectionFailureError, match=re.escape("/nonexistent/root.crt")):
         await ferrule.connect(dsn)
 
 

@@ -70,7 +70,11 @@ CASES: list[tuple[str, Any, str]] = [
     ("timestamp", dt.datetime.max, "infinity"),
     ("timestamp", dt.datetime.min, "-infinity"),
     ("timestamptz", dt.datetime(2021, 6, 1, 12, 30, tzinfo=UTC), "2021-06-01 12:30:00+00"),
-    ("timestamptz", dt.datetime(1850, 6, 1, 0, 0, 0, 1, tzinfo=UTC), "1850-06-01 00:00:00.000001+00"),
+    (
+        "timestamptz",
+        dt.datetime(1850, 6, 1, 0, 0, 0, 1, tzinfo=UTC),
+        "1850-06-01 00:00:00.000001+00",
+    ),
     ("timestamptz", dt.datetime.max.replace(tzinfo=UTC), "infinity"),
     ("timestamptz", dt.datetime.min.replace(tzinfo=UTC), "-infinity"),
     ("interval", dt.timedelta(0), "00:00:00"),
@@ -191,7 +195,9 @@ async def test_numeric_from_other_forms(conn: ferrule.PgConnection, value: Any, 
     assert await conn.fetchval("SELECT $1::numeric", value) == Decimal(text) or text == "NaN"
 
 
-async def test_numeric_negative_scale(conn: ferrule.PgConnection, pg_server_version_num: int) -> None:
+async def test_numeric_negative_scale(
+    conn: ferrule.PgConnection, pg_server_version_num: int
+) -> None:
     if pg_server_version_num < 150000:
         pytest.skip("numeric with a negative scale needs PostgreSQL 15")
     assert await conn.fetchval("SELECT $1::numeric(5, -2)", Decimal("12345")) == Decimal("12300")
@@ -217,7 +223,9 @@ async def test_numeric_keeps_display_scale(conn: ferrule.PgConnection) -> None:
         ("oid", -1, r"out of range for oid"),
     ],
 )
-async def test_range_errors(conn: ferrule.PgConnection, pg_type: str, value: Any, match: str) -> None:
+async def test_range_errors(
+    conn: ferrule.PgConnection, pg_type: str, value: Any, match: str
+) -> None:
     with pytest.raises(ferrule.InterfaceError, match=rf"\$1 .*{match}"):
         await conn.fetchval(f"SELECT $1::{pg_type}", value)
     assert await conn.fetchval("SELECT 1") == 1
@@ -291,7 +299,10 @@ async def test_dates_outside_python_range(conn: ferrule.PgConnection) -> None:
     [
         ("1 mon", dt.timedelta(days=30)),
         ("1 year", dt.timedelta(days=360)),
-        ("1 year 2 mons 3 days 04:05:06.7", dt.timedelta(days=423, seconds=14706, microseconds=700000)),
+        (
+            "1 year 2 mons 3 days 04:05:06.7",
+            dt.timedelta(days=423, seconds=14706, microseconds=700000),
+        ),
         ("-1 mon +1 day", dt.timedelta(days=-29)),
         ("-00:00:01", dt.timedelta(seconds=-1)),
     ],
@@ -319,9 +330,12 @@ async def test_json_parameters(conn: ferrule.PgConnection) -> None:
     # A str is JSON text already; dicts, lists and scalars are serialized.
     assert await conn.fetchval("SELECT $1::jsonb", '{"k": [1, 2]}') == {"k": [1, 2]}
     assert await conn.fetchval("SELECT $1::json", "[1, 2]") == [1, 2]
-    assert await conn.fetchval("SELECT $1::jsonb", {"n": None, "f": False}) == {"n": None, "f": False}
+    assert await conn.fetchval("SELECT $1::jsonb", {"n": None, "f": False}) == {
+        "n": None,
+        "f": False,
+    }
     assert await conn.fetchval("SELECT $1::jsonb", {"d": Decimal("1.5")}) == {"d": 1.5}
-    assert await conn.fetchval("SELECT $1::jsonb ->> 'k'", {"k": "v\n\t\"\\"}) == "v\n\t\"\\"
+    assert await conn.fetchval("SELECT $1::jsonb ->> 'k'", {"k": 'v\n\t"\\'}) == 'v\n\t"\\'
     with pytest.raises(ferrule.InvalidTextRepresentationError):
         await conn.fetchval("SELECT $1::jsonb", "not json")
     with pytest.raises(ferrule.InterfaceError, match="not valid JSON"):
