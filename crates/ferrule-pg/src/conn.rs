@@ -136,12 +136,13 @@ impl Shared {
             if state.done.load(Ordering::Acquire) {
                 return;
             }
-            let _ = shared.cancel_target.send().await;
-            if tokio::time::timeout(shared.cancel_timeout, notified)
-                .await
-                .is_err()
-                && !state.done.load(Ordering::Acquire)
-            {
+            // Sending is inside the bound too: a frozen server accepts the cancel connection
+            // (the kernel does) and never answers it.
+            let confirmed = tokio::time::timeout(shared.cancel_timeout, async {
+                let _ = shared.cancel_target.send().await;
+                notified.await;
+            });
+            if confirmed.await.is_err() && !state.done.load(Ordering::Acquire) {
                 shared.abort(Error::connection_lost(format!(
                     "the server did not confirm the cancellation within {:.1}s; \
                      the connection was closed",
