@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 
@@ -130,3 +132,24 @@ async def test_server_restart(pg_local_cluster: PgCluster, pg_dsn: str) -> None:
         assert await fresh.fetchval("SELECT 1") == 1
     finally:
         await fresh.close()
+
+
+async def test_frozen_server_is_bounded(pg_local_cluster: PgCluster, pg_dsn: str) -> None:
+    # The whole server frozen, postmaster included: the CancelRequest's own connection is
+    # accepted by the kernel and never answered. timeout + cancel_timeout still bound the call.
+    conn = await ferrule.connect(pg_dsn, sslmode="disable", cancel_timeout=0.5)
+    frozen = [pg_local_cluster.pid(), conn.get_server_pid()]
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ferrule.TimeoutError):
+            await asyncio.wait_for(conn.fetchval("SELECT 1", timeout=0.3), 5)
+        assert time.monotonic() - started < 0.3 + 0.5 + 0.5
+        assert conn.is_closed()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    conn = await ferrule.connect(pg_dsn)
+    assert await conn.fetchval("SELECT 1") == 1
+    await conn.close()
