@@ -204,6 +204,11 @@ async def test_numeric_negative_scale(
     assert await conn.fetchval("SELECT 1234567::numeric(7, -3)") == Decimal("1235000")
 
 
+async def test_signalling_nan_is_refused(conn: ferrule.PgConnection) -> None:
+    with pytest.raises(TypeError, match="signaling NaN"):
+        await conn.fetchval("SELECT $1::numeric", Decimal("sNaN"))
+
+
 async def test_numeric_keeps_display_scale(conn: ferrule.PgConnection) -> None:
     got = await conn.fetchval("SELECT 1.500::numeric(10, 3)")
     assert str(got) == "1.500"
