@@ -197,3 +197,25 @@ async def test_connection_as_context_manager(pg_dsn: str) -> None:
     async with await ferrule.connect(pg_dsn) as conn:
         assert await conn.fetchval("SELECT 2") == 2
     assert conn.is_closed()
+
+
+async def test_unix_socket(pg_local_cluster: PgCluster) -> None:
+    conn = await ferrule.connect(
+        host=pg_local_cluster.socket_dir,
+        port=pg_local_cluster.port,
+        user=pg_local_cluster.superuser,
+        database=pg_local_cluster.database,
+    )
+    try:
+        # A unix-socket session has no client address.
+        assert await conn.fetchval("SELECT inet_client_addr()") is None
+    finally:
+        await conn.close()
+
+
+async def test_first_host_that_answers(pg_local_cluster: PgCluster, connect: Connect) -> None:
+    dead = free_tcp_port()
+    hosts = f"127.0.0.1:{dead},{pg_local_cluster.host}:{pg_local_cluster.port}"
+    user, database = pg_local_cluster.superuser, pg_local_cluster.database
+    conn = await connect(f"postgresql://{user}@{hosts}/{database}")
+    assert await conn.fetchval("SELECT inet_server_port()") == pg_local_cluster.port

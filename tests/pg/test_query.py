@@ -23,6 +23,19 @@ async def test_fetchrow(conn: ferrule.PgConnection) -> None:
     assert await conn.fetchrow("SELECT 1 WHERE false") is None
 
 
+async def test_first_row_calls_still_run_the_whole_statement(
+    conn: ferrule.PgConnection, pg_table: str
+) -> None:
+    # fetchrow/fetchval read one row, but a data-modifying statement always runs to the end.
+    await conn.execute(f"CREATE TABLE {pg_table} (a int)")
+    row = await conn.fetchrow(f"INSERT INTO {pg_table} SELECT generate_series(1, 5) RETURNING a")
+    assert row is not None and row["a"] == 1
+    assert await conn.fetchval(f"SELECT count(*) FROM {pg_table}") == 5
+    deleted = await conn.fetchval(f"WITH d AS (DELETE FROM {pg_table} RETURNING a) SELECT a FROM d")
+    assert deleted in range(1, 6)
+    assert await conn.fetchval(f"SELECT count(*) FROM {pg_table}") == 0
+
+
 async def test_fetchval_and_column(conn: ferrule.PgConnection) -> None:
     assert await conn.fetchval("SELECT 1, 2, 3") == 1
     assert await conn.fetchval("SELECT 1, 2, 3", column=2) == 3
