@@ -158,8 +158,13 @@ async def test_deadlock(conn: ferrule.PgConnection, pg_dsn: str, tables: str) ->
         await other.close()
 
 
-async def test_interface_errors_are_not_database_errors(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(ferrule.InterfaceError) as info:
+async def test_client_side_errors_have_no_sqlstate(conn: ferrule.PgConnection) -> None:
+    # A value that cannot be bound is a DataError raised by ferrule, not by the server.
+    with pytest.raises(ferrule.DataError) as bad_value:
         await conn.fetchval("SELECT $1::int", 2**40)
-    assert not isinstance(info.value, ferrule.DatabaseError)
-    assert info.value.sqlstate is None
+    assert bad_value.value.sqlstate is None
+    # Misuse of the API is an InterfaceError, which is no DatabaseError.
+    with pytest.raises(ferrule.InterfaceError) as misuse:
+        await conn.fetchval("SELECT $1::int")
+    assert not isinstance(misuse.value, ferrule.DatabaseError)
+    assert misuse.value.sqlstate is None

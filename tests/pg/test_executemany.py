@@ -62,7 +62,7 @@ async def test_not_null_error_names_the_row(conn: ferrule.PgConnection, table: s
 
 
 async def test_encoding_error_names_the_row(conn: ferrule.PgConnection, table: str) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=r"row 2: invalid argument \$1"):
+    with pytest.raises(ferrule.DataError, match=r"row 2: invalid argument \$1"):
         await conn.executemany(
             f"INSERT INTO {table} VALUES ($1, $2)", [(1, "a"), (2, "b"), (2**40, "c")]
         )

@@ -44,7 +44,7 @@ async def test_argument_errors(conn: ferrule.PgConnection) -> None:
     stmt = await conn.prepare("SELECT $1::int")
     with pytest.raises(ferrule.InterfaceError, match="expects 1 argument, 0 were passed"):
         await stmt.fetchval()
-    with pytest.raises(ferrule.InterfaceError, match=r"\$1 \(integer\)"):
+    with pytest.raises(ferrule.DataError, match=r"\$1 \(integer\)"):
         await stmt.fetchval("x")
     assert await stmt.fetchval(3) == 3
 

@@ -111,7 +111,7 @@ async def test_bytea_round_trips(conn: ferrule.PgConnection, value: bytes) -> No
 async def test_text_with_nul_is_refused(
     conn: ferrule.PgConnection, prefix: str, suffix: str
 ) -> None:
-    with pytest.raises(ferrule.InterfaceError, match="NUL"):
+    with pytest.raises(ferrule.DataError, match="NUL"):
         await conn.fetchval("SELECT $1::text", prefix + "\x00" + suffix)
 
 

@@ -115,9 +115,9 @@ async def test_unbindable_argument_names_the_placeholder(conn: ferrule.PgConnect
 
 
 async def test_wrong_type_for_the_parameter(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=r"\$1 \(integer\).*str cannot be sent"):
+    with pytest.raises(ferrule.DataError, match=r"\$1 \(integer\).*str cannot be sent"):
         await conn.fetchval("SELECT $1::int", "12")
-    with pytest.raises(ferrule.InterfaceError, match=r"\$2 \(date\)"):
+    with pytest.raises(ferrule.DataError, match=r"\$2 \(date\)"):
         await conn.fetchval("SELECT $1::int, $2::date", 1, 5)
     assert await conn.fetchval("SELECT $1::int", 12) == 12
 

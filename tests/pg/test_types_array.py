@@ -95,16 +95,16 @@ async def test_json_arrays_as_elements(conn: ferrule.PgConnection) -> None:
 
 
 async def test_ragged_arrays_are_refused(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(ferrule.InterfaceError, match="sub-arrays of matching length"):
+    with pytest.raises(ferrule.DataError, match="sub-arrays of matching length"):
         await conn.fetchval("SELECT $1::int[]", [[1, 2], [3]])
-    with pytest.raises(ferrule.InterfaceError, match="sub-arrays of matching length"):
+    with pytest.raises(ferrule.DataError, match="sub-arrays of matching length"):
         await conn.fetchval("SELECT $1::int[]", [[1, 2], 3])
 
 
 async def test_array_element_errors_name_the_argument(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=r"\$1 .*out of range for smallint"):
+    with pytest.raises(ferrule.DataError, match=r"\$1 .*out of range for smallint"):
         await conn.fetchval("SELECT $1::int2[]", [1, 70000])
-    with pytest.raises(ferrule.InterfaceError, match=r"\$1 .*cannot be sent as integer"):
+    with pytest.raises(ferrule.DataError, match=r"\$1 .*cannot be sent as integer"):
         await conn.fetchval("SELECT $1::int[]", [1, "2"])
 
 

@@ -231,7 +231,7 @@ async def test_numeric_keeps_display_scale(conn: ferrule.PgConnection) -> None:
 async def test_range_errors(
     conn: ferrule.PgConnection, pg_type: str, value: Any, match: str
 ) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=rf"\$1 .*{match}"):
+    with pytest.raises(ferrule.DataError, match=rf"\$1 .*{match}"):
         await conn.fetchval(f"SELECT $1::{pg_type}", value)
     assert await conn.fetchval("SELECT 1") == 1
 
@@ -327,7 +327,7 @@ async def test_interval_outside_timedelta(conn: ferrule.PgConnection) -> None:
 async def test_uuid_from_str(conn: ferrule.PgConnection) -> None:
     for text in (str(U), "{" + str(U) + "}", U.hex, str(U).upper()):
         assert await conn.fetchval("SELECT $1::uuid", text) == U
-    with pytest.raises(ferrule.InterfaceError, match="not a UUID"):
+    with pytest.raises(ferrule.DataError, match="not a UUID"):
         await conn.fetchval("SELECT $1::uuid", "not-a-uuid")
 
 
@@ -343,7 +343,7 @@ async def test_json_parameters(conn: ferrule.PgConnection) -> None:
     assert await conn.fetchval("SELECT $1::jsonb ->> 'k'", {"k": 'v\n\t"\\'}) == 'v\n\t"\\'
     with pytest.raises(ferrule.InvalidTextRepresentationError):
         await conn.fetchval("SELECT $1::jsonb", "not json")
-    with pytest.raises(ferrule.InterfaceError, match="not valid JSON"):
+    with pytest.raises(ferrule.DataError, match="not valid JSON"):
         await conn.fetchval("SELECT $1::jsonb", [math.nan])
     with pytest.raises(TypeError, match="dict keys must be str"):
         await conn.fetchval("SELECT $1::jsonb", {1: 2})
@@ -378,12 +378,12 @@ async def test_inet_forms(conn: ferrule.PgConnection) -> None:
 async def test_type_mismatch_is_a_clear_error(
     conn: ferrule.PgConnection, pg_type: str, value: Any
 ) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=r"invalid argument \$1 .*cannot be sent as"):
+    with pytest.raises(ferrule.DataError, match=r"invalid argument \$1 .*cannot be sent as"):
         await conn.fetchval(f"SELECT $1::{pg_type}", value)
 
 
 async def test_text_with_nul_is_a_clear_error(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=r"\$2 \(text\): text cannot contain NUL"):
+    with pytest.raises(ferrule.DataError, match=r"\$2 \(text\): text cannot contain NUL"):
         await conn.fetchval("SELECT $1::int, $2::text", 1, "a\x00b")
     assert await conn.fetchval("SELECT $1::bytea", b"a\x00b") == b"a\x00b"
 
