@@ -127,6 +127,8 @@ class _Buffered(Cursor):
         self._buffer: deque[Record] = deque(rows)
 
     async def fetch(self, n: int, *, timeout: float | None = None) -> list[Record]:
+        if n <= 0:
+            raise ValueError("n must be a positive number of rows")
         out: list[Record] = []
         while self._buffer and len(out) < n:
             out.append(self._buffer.popleft())

@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
+import ferrule
 from tests.common.pg_cluster import PgCluster
 
 _table_numbers = itertools.count(1)
@@ -31,3 +34,30 @@ def pg_table(request: pytest.FixtureRequest, pg_cluster: PgCluster) -> Iterator[
     name = f"t_{stem}_{os.getpid()}_{next(_table_numbers)}"
     yield name
     pg_cluster.psql('DROP TABLE IF EXISTS :"table" CASCADE', table=name)
+
+
+@pytest_asyncio.fixture
+async def conn(pg_dsn: str) -> AsyncIterator[ferrule.PgConnection]:
+    """A ferrule connection as the superuser, closed (or terminated) after the test."""
+    connection = await ferrule.connect(pg_dsn)
+    try:
+        yield connection
+    finally:
+        if not connection.is_closed():
+            await connection.close(timeout=5)
+
+
+@pytest.fixture
+def connect(pg_dsn: str) -> Iterator[Callable[..., Awaitable[ferrule.PgConnection]]]:
+    """`await connect(**kwargs)`: a ferrule connection to the test server (DSN overridable
+    with `dsn=`); every connection it opened is terminated after the test."""
+    opened: list[ferrule.PgConnection] = []
+
+    async def _connect(dsn: str | None = None, **kwargs: Any) -> ferrule.PgConnection:
+        connection = await ferrule.connect(dsn or pg_dsn, **kwargs)
+        opened.append(connection)
+        return connection
+
+    yield _connect
+    for connection in opened:
+        connection.terminate()

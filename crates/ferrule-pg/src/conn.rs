@@ -119,30 +119,37 @@ impl Shared {
     /// Claims and sends the CancelRequest for `state`; if the server has not answered the
     /// request `cancel_timeout` later, the connection is closed rather than left in doubt.
     pub fn send_cancel(self: &Arc<Self>, state: Arc<ReqState>) {
+        drop(self.spawn_cancel(state));
+    }
+
+    /// `send_cancel`, returning the task that ends once the server closed the cancel
+    /// connection (None when a CancelRequest was already claimed for `state`).
+    fn spawn_cancel(self: &Arc<Self>, state: Arc<ReqState>) -> Option<JoinHandle<()>> {
         if !state.claim_cancel() {
-            return;
+            return None;
         }
         let shared = self.clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let notified = state.done_notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if state.done.load(Ordering::Acquire) {
                 return;
             }
-            let _ = shared.cancel_target.send().await;
-            if tokio::time::timeout(shared.cancel_timeout, notified)
-                .await
-                .is_err()
-                && !state.done.load(Ordering::Acquire)
-            {
+            // Sending is inside the bound too: a frozen server accepts the cancel connection
+            // (the kernel does) and never answers it.
+            let confirmed = tokio::time::timeout(shared.cancel_timeout, async {
+                let _ = shared.cancel_target.send().await;
+                notified.await;
+            });
+            if confirmed.await.is_err() && !state.done.load(Ordering::Acquire) {
                 shared.abort(Error::connection_lost(format!(
                     "the server did not confirm the cancellation within {:.1}s; \
                      the connection was closed",
                     shared.cancel_timeout.as_secs_f64()
                 )));
             }
-        });
+        }))
     }
 
     /// Closes the connection now: tasks stop, every waiting call fails with `reason`.
@@ -320,8 +327,17 @@ impl PgConnection {
             _ = deadline => Interrupt::Timeout,
             _ = cancelled => Interrupt::Cancelled,
         };
-        if self.request_cancel(&state) {
-            if let Ok(Ok(resp)) = rx.await {
+        let (at_front, cancel) = self.request_cancel(&state);
+        if at_front {
+            let reply = rx.await;
+            // The server may signal its process twice for one CancelRequest (PostgreSQL
+            // signals the process and its group), the second time a few ms later under load:
+            // until it has closed the cancel connection, the next query could be the one
+            // cancelled. Returning only then keeps this caller's next query safe.
+            if let Some(cancel) = cancel {
+                let _ = cancel.await;
+            }
+            if let Ok(Ok(resp)) = reply {
                 // It finished before the cancellation landed: the work is done, report it.
                 return Ok(resp);
             }
@@ -334,17 +350,19 @@ impl PgConnection {
 
     /// Marks `state` for cancellation and sends the CancelRequest when the server is working on
     /// it; a request still queued behind others is cancelled when it reaches the front.
-    /// Returns whether the request was the one running.
-    fn request_cancel(&self, state: &Arc<ReqState>) -> bool {
+    /// Returns whether the request was the one running, and the cancel task if one started.
+    fn request_cancel(&self, state: &Arc<ReqState>) -> (bool, Option<JoinHandle<()>>) {
         state.want_cancel.store(true, Ordering::Release);
         let at_front = {
             let inflight = self.shared.inflight.lock();
             inflight.front().is_some_and(|f| Arc::ptr_eq(f, state))
         };
-        if at_front {
-            self.shared.send_cancel(state.clone());
-        }
-        at_front
+        let cancel = if at_front {
+            self.shared.spawn_cancel(state.clone())
+        } else {
+            None
+        };
+        (at_front, cancel)
     }
 
     fn reply(
@@ -589,7 +607,15 @@ impl PgConnection {
                 .map_err(|e| at_row(e, i))?;
         }
         frontend::sync(&mut buf);
-        self.roundtrip(buf, true, ctl).await?;
+        self.roundtrip(buf, true, ctl).await.map_err(|e| {
+            match e
+                .field(crate::errors::COMPLETED_BEFORE)
+                .and_then(|n| n.parse().ok())
+            {
+                Some(row) => at_row(e, row),
+                None => e,
+            }
+        })?;
         Ok(())
     }
 
@@ -680,6 +706,9 @@ impl PgConnection {
         let finished = self.shared.finished.notified();
         tokio::pin!(finished);
         finished.as_mut().enable();
+        // Closed by the user, not lost: new calls and the server's hang-up report that.
+        self.shared
+            .mark_closed(Error::closed("the connection is closed"));
         if self.shared.tx.send(Command::Terminate).is_ok()
             && !self.shared.reader_done.load(Ordering::Acquire)
         {

@@ -8,7 +8,9 @@ use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, ScramSha256, SCRAM_SHA_256, SCRAM_SHA_256_PLUS,
+};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use rustls::ClientConfig;
@@ -62,14 +64,36 @@ pub async fn open_socket(endpoint: &Endpoint) -> Result<BoxStream, Error> {
     }
 }
 
+/// What an SSLRequest led to.
+pub enum Negotiated {
+    /// Encrypted, with the server's `tls-server-end-point` channel binding data when ferrule
+    /// can compute it.
+    Tls(BoxStream, Option<Vec<u8>>),
+    /// The server declined TLS and the sslmode allows plaintext.
+    Plain(BoxStream),
+}
+
 /// Asks for TLS with SSLRequest. Returns the stream and whether it is now encrypted; a server
 /// that declines is an error when `required`, else the plain stream is returned.
 pub async fn ssl_handshake(
-    mut stream: BoxStream,
+    stream: BoxStream,
     config: Arc<ClientConfig>,
     name: ServerName<'static>,
     required: bool,
 ) -> Result<(BoxStream, bool), Error> {
+    Ok(match negotiate_tls(stream, config, name, required).await? {
+        Negotiated::Tls(stream, _) => (stream, true),
+        Negotiated::Plain(stream) => (stream, false),
+    })
+}
+
+/// `ssl_handshake`, keeping what SCRAM needs to bind itself to the TLS channel.
+pub async fn negotiate_tls(
+    mut stream: BoxStream,
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+    required: bool,
+) -> Result<Negotiated, Error> {
     let mut buf = BytesMut::with_capacity(8);
     frontend::ssl_request(&mut buf);
     stream.write_all(&buf).await?;
@@ -81,12 +105,18 @@ pub async fn ssl_handshake(
                 .connect(name, stream)
                 .await
                 .map_err(|e| Error::connection_failure(format!("TLS handshake failed: {e}")))?;
-            Ok((Box::new(tls), true))
+            let end_point = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|cert| tls::server_end_point(cert));
+            Ok(Negotiated::Tls(Box::new(tls), end_point))
         }
         b'N' if required => Err(Error::connection_failure(
             "the server does not support TLS, and the sslmode requires it",
         )),
-        b'N' => Ok((stream, false)),
+        b'N' => Ok(Negotiated::Plain(stream)),
         other => Err(Error::protocol(format!(
             "unexpected answer {other:#x} to SSLRequest"
         ))),
@@ -162,6 +192,7 @@ async fn startup(
     mut stream: BoxStream,
     endpoint: Endpoint,
     tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    mut end_point: Option<Vec<u8>>,
 ) -> Result<Established, Error> {
     let mut out = BytesMut::with_capacity(256);
     let mut params: Vec<(&str, &str)> = vec![
@@ -194,9 +225,10 @@ async fn startup(
             }
             Message::AuthenticationSasl(body) => {
                 let mut mechs = body.mechanisms();
-                let mut has_scram = false;
+                let (mut has_scram, mut offers_plus) = (false, false);
                 while let Some(m) = mechs.next().map_err(|e| Error::protocol(e.to_string()))? {
                     has_scram |= m == SCRAM_SHA_256;
+                    offers_plus |= m == SCRAM_SHA_256_PLUS;
                 }
                 if !has_scram {
                     return Err(Error::new(
@@ -204,13 +236,21 @@ async fn startup(
                         "the server offers no SASL mechanism ferrule supports",
                     ));
                 }
-                let binding = if tls.is_some() {
-                    ChannelBinding::unrequested()
-                } else {
-                    ChannelBinding::unsupported()
+                // Over TLS, SCRAM binds itself to the channel when the server offers it (as
+                // libpq's default does), so a man in the middle cannot relay the exchange.
+                // "y" (able, but the server seems not to) is only honest when it offers no
+                // -PLUS mechanism, else the server takes it for a downgrade attack; "n" when
+                // ferrule cannot compute the binding for the server's certificate.
+                let (mechanism, binding) = match (tls.is_some(), offers_plus, end_point.take()) {
+                    (true, true, Some(data)) => (
+                        SCRAM_SHA_256_PLUS,
+                        ChannelBinding::tls_server_end_point(data),
+                    ),
+                    (true, false, _) => (SCRAM_SHA_256, ChannelBinding::unrequested()),
+                    _ => (SCRAM_SHA_256, ChannelBinding::unsupported()),
                 };
                 let s = ScramSha256::new(password(cfg, "SCRAM-SHA-256")?.as_bytes(), binding);
-                frontend::sasl_initial_response(SCRAM_SHA_256, s.message(), &mut out)?;
+                frontend::sasl_initial_response(mechanism, s.message(), &mut out)?;
                 scram = Some(s);
             }
             Message::AuthenticationSaslContinue(body) => {
@@ -316,11 +356,13 @@ async fn try_endpoint(
         Some(config) if !is_unix => {
             let name = tls::server_name(cfg, &host.host)?;
             let required = cfg.ssl_mode.requires_tls();
-            let (stream, encrypted) =
-                ssl_handshake(stream, config.clone(), name.clone(), required).await?;
-            let tls = encrypted.then_some((config, name));
-            startup(cfg, stream, endpoint, tls).await
+            match negotiate_tls(stream, config.clone(), name.clone(), required).await? {
+                Negotiated::Tls(stream, end_point) => {
+                    startup(cfg, stream, endpoint, Some((config, name)), end_point).await
+                }
+                Negotiated::Plain(stream) => startup(cfg, stream, endpoint, None, None).await,
+            }
         }
-        _ => startup(cfg, stream, endpoint, None).await,
+        _ => startup(cfg, stream, endpoint, None, None).await,
     }
 }

@@ -164,7 +164,13 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
         (types::INT2 | types::INT4 | types::INT8, Value::BigInt(s)) => {
             return Err(format!("{s} is out of range for {}", type_label(oid)).into())
         }
-        (types::FLOAT4, Value::Float(f)) => out.put_f32(*f as f32),
+        (types::FLOAT4, Value::Float(f)) => {
+            let narrow = *f as f32;
+            if narrow.is_infinite() && f.is_finite() {
+                return Err(format!("{f:?} is out of range for real").into());
+            }
+            out.put_f32(narrow)
+        }
         (types::FLOAT8, Value::Float(f)) => out.put_f64(*f),
         (types::FLOAT4, Value::Int(i)) => out.put_f32(*i as f32),
         (types::FLOAT8, Value::Int(i)) => out.put_f64(*i as f64),
@@ -179,7 +185,7 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
             | types::XML
             | types::UNKNOWN,
             Value::Text(s),
-        ) => out.put_slice(s.as_bytes()),
+        ) => put_text(s, out)?,
         (types::CHAR, Value::Text(s)) => {
             if s.len() != 1 {
                 return Err("\"char\" takes exactly one byte".into());
@@ -194,7 +200,7 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
         }
         (types::UUID, Value::Uuid(u)) => out.put_slice(u),
         (types::UUID, Value::Text(s)) => out.put_slice(&parse_uuid(s)?),
-        (types::DATE, Value::Date(d)) => out.put_i32(d - types::PG_EPOCH_OFFSET_DAYS),
+        (types::DATE, Value::Date(d)) => out.put_i32(date_wire(*d)),
         (types::TIME, Value::Time { micros, .. }) => out.put_i64(*micros),
         (types::TIMETZ, Value::Time { micros, offset }) => {
             out.put_i64(*micros);
@@ -246,6 +252,31 @@ fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxE
 const MAX_MICROS: i64 = 253_402_300_799_999_999;
 const MIN_MICROS: i64 = -62_135_596_800_000_000;
 
+/// `date.max` / `date.min` (9999-12-31, 0001-01-01) as days since 1970-01-01.
+const MAX_DATE_DAYS: i32 = 2_932_896;
+const MIN_DATE_DAYS: i32 = -719_162;
+
+fn date_wire(unix_days: i32) -> i32 {
+    match unix_days {
+        MAX_DATE_DAYS => i32::MAX,
+        MIN_DATE_DAYS => i32::MIN,
+        d => d - types::PG_EPOCH_OFFSET_DAYS,
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; the server would refuse it without naming the argument.
+fn put_text(s: &str, out: &mut BytesMut) -> Result<(), BoxError> {
+    if s.contains('\0') {
+        return Err(
+            "text cannot contain NUL (\\x00) characters; send binary data as bytes \
+                    (bytea)"
+                .into(),
+        );
+    }
+    out.put_slice(s.as_bytes());
+    Ok(())
+}
+
 fn timestamp_wire(unix_micros: i64) -> i64 {
     match unix_micros {
         MAX_MICROS => i64::MAX,
@@ -268,15 +299,15 @@ fn encode_array(value: &Value, oid: Oid, elem: Oid, out: &mut BytesMut) -> Resul
     let Value::List(items) = value else {
         return Err(mismatch(value, oid));
     };
-    // Dimensions come from the first element at each level; every sublist must match.
+    // Dimensions come from the first element at each level; every sublist must match. For
+    // json/jsonb too, so that a multi-dimensional array read back binds the same way; a JSON
+    // array as the first element goes as JSON text (a str).
     let mut dims = Vec::new();
     let mut level: &[Value] = items;
     loop {
         dims.push(level.len());
         match level.first() {
-            Some(Value::List(inner)) if !types::is_binary(elem) || elem != types::JSONB => {
-                level = inner;
-            }
+            Some(Value::List(inner)) => level = inner,
             _ => break,
         }
         if dims.len() > 6 {
@@ -343,9 +374,8 @@ fn write_elements(
 /// type's own input function, so the value still travels as data, never as SQL.
 fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
     match value {
-        Value::Text(s) | Value::Decimal(s) | Value::BigInt(s) | Value::Json(s) => {
-            out.put_slice(s.as_bytes())
-        }
+        Value::Text(s) => put_text(s, out)?,
+        Value::Decimal(s) | Value::BigInt(s) | Value::Json(s) => out.put_slice(s.as_bytes()),
         Value::Bool(b) => out.put_slice(if *b { b"t" } else { b"f" }),
         Value::Int(i) => out.put_slice(i.to_string().as_bytes()),
         Value::Float(f) => out.put_slice(float_repr(*f).as_bytes()),
@@ -356,6 +386,8 @@ fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
             }
         }
         Value::Uuid(u) => out.put_slice(format_uuid(u).as_bytes()),
+        // An array of a type ferrule has no codec for (enums, domains): its text literal.
+        Value::List(items) => write_array_literal(items, out)?,
         v => {
             return Err(format!(
                 "a {} cannot be sent to a type without a binary codec; pass a str",
@@ -364,6 +396,35 @@ fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
             .into())
         }
     }
+    Ok(())
+}
+
+/// `{"a","b",NULL,{"c"}}`: every element quoted (backslash before `"` and `\`), so no
+/// element text can change the literal's structure; nested lists are sub-arrays.
+fn write_array_literal(items: &[Value], out: &mut BytesMut) -> Result<(), BoxError> {
+    out.put_u8(b'{');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        match item {
+            Value::Null => out.put_slice(b"NULL"),
+            Value::List(inner) => write_array_literal(inner, out)?,
+            v => {
+                let mut text = BytesMut::new();
+                encode_text(v, &mut text)?;
+                out.put_u8(b'"');
+                for &byte in text.iter() {
+                    if byte == b'"' || byte == b'\\' {
+                        out.put_u8(b'\\');
+                    }
+                    out.put_u8(byte);
+                }
+                out.put_u8(b'"');
+            }
+        }
+    }
+    out.put_u8(b'}');
     Ok(())
 }
 
@@ -599,6 +660,18 @@ mod tests {
         );
         let err = encode_copy_row(&[Value::Text("x".into())], &[types::INT4], &mut b).unwrap_err();
         assert!(err.message.contains("column 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn array_literal_quotes_every_element() {
+        let mut b = BytesMut::new();
+        let items = vec![
+            Value::Text("a\"b".into()),
+            Value::Null,
+            Value::List(vec![Value::Text("{},\\".into()), Value::Int(3)]),
+        ];
+        write_array_literal(&items, &mut b).unwrap();
+        assert_eq!(&b[..], br#"{"a\"b",NULL,{"{},\\","3"}}"#);
     }
 
     #[test]

@@ -4,6 +4,9 @@ use fallible_iterator::FallibleIterator;
 use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::message::backend::ErrorFields;
 
+/// Not a server field: how many statements of the request completed before the error.
+pub const COMPLETED_BEFORE: &str = "ferrule_completed_before";
+
 /// The attribute name ferrule gives each field code of the protocol.
 fn field_name(code: u8) -> Option<&'static str> {
     Some(match code {

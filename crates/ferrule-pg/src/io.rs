@@ -110,7 +110,8 @@ pub(crate) async fn writer_task(
         }
         out.clear();
         if terminate {
-            let _ = w.shutdown().await;
+            // No shutdown: a TLS close_notify the server exits without reading makes its
+            // kernel answer with a reset, which can discard responses not yet read here.
             break;
         }
         if out.capacity() > 1 << 20 {
@@ -322,8 +323,12 @@ impl Reader {
             }
             Message::PortalSuspended => resp.suspended = true,
             Message::ErrorResponse(body) => {
-                let e = errors::from_fields(body.fields());
+                let mut e = errors::from_fields(body.fields());
                 if resp.error.is_none() {
+                    // How many statements of the request had completed: names the failing
+                    // row of a pipelined executemany.
+                    e.fields
+                        .push((errors::COMPLETED_BEFORE, resp.tags.len().to_string()));
                     resp.error = Some(e);
                 }
             }

@@ -93,11 +93,7 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         return time_value(t);
     }
     if let Ok(td) = obj.cast::<PyDelta>() {
-        return Ok(Value::Interval {
-            months: 0,
-            days: td.get_days(),
-            micros: i64::from(td.get_seconds()) * 1_000_000 + i64::from(td.get_microseconds()),
-        });
+        return Ok(interval_value(td));
     }
     let py = obj.py();
     if obj.is_instance(pytypes::decimal(py)?)? {
@@ -152,6 +148,23 @@ fn decimal_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     } else {
         text
     }))
+}
+
+/// A timedelta as an interval whose days and time have one sign. Python normalizes
+/// `-1 hour` to `days=-1, seconds=82800`, which PostgreSQL would apply as "-1 day" then
+/// "+23 hours": a different instant across a daylight-saving change.
+fn interval_value(td: &Bound<'_, PyDelta>) -> Value {
+    let mut days = td.get_days();
+    let mut micros = i64::from(td.get_seconds()) * 1_000_000 + i64::from(td.get_microseconds());
+    if days < 0 && micros > 0 {
+        days += 1;
+        micros -= MICROS_PER_DAY;
+    }
+    Value::Interval {
+        months: 0,
+        days,
+        micros,
+    }
 }
 
 /// The offset of an aware datetime or time in seconds, or None for a naive one.
@@ -211,6 +224,17 @@ fn ip_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
     let prefix = |o: &Bound<'_, PyAny>| -> PyResult<u8> {
         o.getattr(pyo3::intern!(py, "prefixlen"))?.extract()
     };
+    // Before the address check: IPv4Interface subclasses IPv4Address (and v6 alike).
+    if obj.is_instance(pytypes::ipv4_interface(py)?)?
+        || obj.is_instance(pytypes::ipv6_interface(py)?)?
+    {
+        let network = obj.getattr(pyo3::intern!(py, "network"))?;
+        return Ok(Some(Value::Inet {
+            addr: packed(obj)?,
+            prefix: prefix(&network)?,
+            is_network: false,
+        }));
+    }
     if obj.is_instance(pytypes::ipv4_address(py)?)?
         || obj.is_instance(pytypes::ipv6_address(py)?)?
     {
@@ -219,16 +243,6 @@ fn ip_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         return Ok(Some(Value::Inet {
             addr,
             prefix: full,
-            is_network: false,
-        }));
-    }
-    if obj.is_instance(pytypes::ipv4_interface(py)?)?
-        || obj.is_instance(pytypes::ipv6_interface(py)?)?
-    {
-        let network = obj.getattr(pyo3::intern!(py, "network"))?;
-        return Ok(Some(Value::Inet {
-            addr: packed(obj)?,
-            prefix: prefix(&network)?,
             is_network: false,
         }));
     }
