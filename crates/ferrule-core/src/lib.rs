@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod error;
 pub mod pool;
 pub mod runtime;
+pub mod tls;
 pub mod value;
 
 pub use error::{Error, ErrorKind, Result};

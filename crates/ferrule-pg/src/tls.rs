@@ -5,48 +5,18 @@
 
 use std::sync::Arc;
 
+use ferrule_core::tls::{load_roots, provider, CertVerifier};
 use ferrule_core::Error;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::hash::HashAlgorithm;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::ClientConfig;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use crate::config::{PgConfig, SslMode};
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 fn tls_error(msg: String) -> Error {
     Error::connection_failure(msg)
-}
-
-/// Loads the roots for verification: a PEM file, or `system` for the bundled web PKI roots.
-fn load_roots(path: &str) -> Result<RootCertStore, Error> {
-    let mut roots = RootCertStore::empty();
-    if path == "system" {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        return Ok(roots);
-    }
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| tls_error(format!("cannot read sslrootcert {path:?}: {e}")))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| tls_error(format!("bad certificate in {path:?}: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| tls_error(format!("unusable certificate in {path:?}: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(tls_error(format!(
-            "sslrootcert {path:?} holds no certificate"
-        )));
-    }
-    Ok(roots)
 }
 
 fn default_root_path() -> Option<String> {
@@ -78,19 +48,12 @@ pub fn client_config(cfg: &PgConfig) -> Result<Option<Arc<ClientConfig>>, Error>
                     mode_name(mode)
                 ))
             })?;
-        let roots = Arc::new(load_roots(&path)?);
-        let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
-            .build()
-            .map_err(|e| tls_error(format!("cannot build the certificate verifier: {e}")))?;
-        Arc::new(PgVerifier {
-            inner: Some(inner),
-            check_name: mode == SslMode::VerifyFull,
-        })
+        CertVerifier::checking(
+            load_roots(Some(&path), "sslrootcert")?,
+            mode == SslMode::VerifyFull,
+        )?
     } else {
-        Arc::new(PgVerifier {
-            inner: None,
-            check_name: false,
-        })
+        CertVerifier::trust_any()
     };
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -135,69 +98,6 @@ pub fn server_name(cfg: &PgConfig, host: &str) -> Result<ServerName<'static>, Er
     let name = cfg.ssl_server_name.as_deref().unwrap_or(host);
     ServerName::try_from(name.to_owned())
         .map_err(|_| tls_error(format!("{name:?} is not a valid TLS server name")))
-}
-
-/// Certificate checks per sslmode; signatures are always verified.
-#[derive(Debug)]
-struct PgVerifier {
-    inner: Option<Arc<WebPkiServerVerifier>>,
-    check_name: bool,
-}
-
-impl ServerCertVerifier for PgVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(inner) = &self.inner else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
-            Ok(ok) => Ok(ok),
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 // Signature algorithm OIDs (DER content bytes) whose hash names the channel binding's hash.

@@ -8,6 +8,7 @@ mod errors;
 mod pg;
 mod pytypes;
 mod record;
+mod settings;
 mod tarantool;
 mod tds;
 

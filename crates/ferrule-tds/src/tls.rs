@@ -8,46 +8,18 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BytesMut};
+use ferrule_core::tls::{load_roots, provider, CertVerifier};
 use ferrule_core::Error;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::config::{Encrypt, TdsConfig};
 use crate::packet::{frame_message, kind, PacketHeader, HEADER_LEN};
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 fn tls_error(msg: String) -> Error {
     Error::connection_failure(msg)
-}
-
-fn load_roots(path: Option<&str>) -> Result<RootCertStore, Error> {
-    let mut roots = RootCertStore::empty();
-    let Some(path) = path else {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        return Ok(roots);
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| tls_error(format!("cannot read the CA file {path:?}: {e}")))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| tls_error(format!("bad certificate in {path:?}: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| tls_error(format!("unusable certificate in {path:?}: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(tls_error(format!(
-            "the CA file {path:?} holds no certificate"
-        )));
-    }
-    Ok(roots)
 }
 
 /// The client configuration for `cfg`. TDS 7.4 is held to TLS 1.2, as SQL Server speaks it
@@ -61,13 +33,9 @@ pub fn client_config(cfg: &TdsConfig) -> Result<Arc<ClientConfig>, Error> {
         ));
     }
     let verifier: Arc<dyn ServerCertVerifier> = if cfg.trust_server_certificate {
-        Arc::new(Verifier { inner: None })
+        CertVerifier::trust_any()
     } else {
-        let roots = Arc::new(load_roots(cfg.ca_file.as_deref())?);
-        let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
-            .build()
-            .map_err(|e| tls_error(format!("cannot build the certificate verifier: {e}")))?;
-        Arc::new(Verifier { inner: Some(inner) })
+        CertVerifier::checking(load_roots(cfg.ca_file.as_deref(), "the CA file")?, true)?
     };
     let versions: &[&rustls::SupportedProtocolVersion] = if strict {
         &[&rustls::version::TLS13, &rustls::version::TLS12]
@@ -90,62 +58,6 @@ pub fn server_name(cfg: &TdsConfig) -> Result<ServerName<'static>, Error> {
     let name = cfg.host_name_in_certificate.as_deref().unwrap_or(&cfg.host);
     ServerName::try_from(name.to_owned())
         .map_err(|_| tls_error(format!("{name:?} is not a valid TLS server name")))
-}
-
-#[derive(Debug)]
-struct Verifier {
-    /// None: TrustServerCertificate (signatures are still verified).
-    inner: Option<Arc<WebPkiServerVerifier>>,
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.inner {
-            None => Ok(ServerCertVerified::assertion()),
-            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// Carries TLS handshake records inside PRELOGIN packets while `framing` is on; after the

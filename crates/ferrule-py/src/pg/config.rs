@@ -1,33 +1,12 @@
 //! The connection settings dict built by `ferrule._dsn` into `PgConfig`.
 
-use std::time::Duration;
-
 use ferrule_pg::config::PgHost;
 use ferrule_pg::{PgConfig, SslMode};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-fn get<'py, T: for<'a> FromPyObject<'a, 'py>>(
-    d: &Bound<'py, PyDict>,
-    key: &str,
-) -> PyResult<Option<T>> {
-    match d.get_item(key)? {
-        Some(v) if !v.is_none() => v
-            .extract::<T>()
-            .map(Some)
-            .map_err(|_| PyValueError::new_err(format!("invalid connection setting {key}"))),
-        _ => Ok(None),
-    }
-}
-
-pub fn seconds(v: Option<f64>) -> PyResult<Option<Duration>> {
-    match v {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(PyValueError::new_err(format!("invalid timeout {s}"))),
-    }
-}
+use crate::settings::{get, seconds};
 
 pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<PgConfig> {
     let mut cfg = PgConfig::default();

@@ -13,12 +13,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use tokio_util::sync::CancellationToken;
 
-use super::config::{from_dict, seconds};
+use super::config::from_dict;
 use super::copy::{OpenedIn, OpenedOut};
 use super::results::{Codecs, PipelineResults, Rows, Shape};
 use crate::bridge::{Bridge, Completer, Deliver, Text, Unit};
 use crate::convert::to_values;
 use crate::errors::to_pyerr;
+use crate::settings::seconds;
 
 pub(crate) const BACKEND: &str = "postgresql";
 

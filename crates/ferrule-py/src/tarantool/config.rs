@@ -3,24 +3,10 @@
 use std::path::PathBuf;
 
 use ferrule_tarantool::{Endpoint, TntConfig};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::pg::config::seconds;
-
-fn get<'py, T: for<'a> FromPyObject<'a, 'py>>(
-    d: &Bound<'py, PyDict>,
-    key: &str,
-) -> PyResult<Option<T>> {
-    match d.get_item(key)? {
-        Some(v) if !v.is_none() => v
-            .extract::<T>()
-            .map(Some)
-            .map_err(|_| PyValueError::new_err(format!("invalid connection setting {key}"))),
-        _ => Ok(None),
-    }
-}
+use crate::settings::{get, seconds};
 
 pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<TntConfig> {
     let mut cfg = TntConfig::default();

@@ -19,7 +19,7 @@ use super::encode::{encode, encode_array, encode_bind};
 use super::results::{MpObject, SqlRows, SqlShape, TupleResult, TupleShape};
 use super::streams::{Pushes, Watcher};
 use crate::bridge::{Bridge, Deliver, Unit};
-use crate::pg::config::seconds;
+use crate::settings::seconds;
 
 pub const BACKEND: &str = "tarantool";
 

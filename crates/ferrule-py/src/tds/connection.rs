@@ -17,7 +17,7 @@ use super::cursor::{CursorState, Fetched, Opened, TdsCursor};
 use super::results::{Count, ProcResult, Rows, Shape};
 use crate::bridge::{Bridge, Deliver, Text, Unit};
 use crate::convert::{to_value, to_values};
-use crate::pg::config::seconds;
+use crate::settings::seconds;
 
 const BACKEND: &str = "mssql";
 
