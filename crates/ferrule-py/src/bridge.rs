@@ -353,6 +353,71 @@ impl Bridge {
     }
 }
 
+/// Where a job that runs outside the runtime (a SQLite connection's thread) delivers its
+/// outcome: pushing it wakes the loop exactly as a runtime job does. Dropped unused, it
+/// reports the connection as closed, so its future never hangs.
+pub struct Completion {
+    queue: Option<Arc<CompletionQueue>>,
+    id: usize,
+}
+
+impl Completion {
+    pub fn complete<T: Deliver + 'static>(mut self, outcome: Result<T, Error>) {
+        if let Some(queue) = self.queue.take() {
+            queue.push(self.id, outcome.map(|v| Box::new(v) as Box<dyn Deliver>));
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if let Some(queue) = self.queue.take() {
+            queue.push(self.id, Err(Error::closed("the connection is closed")));
+        }
+    }
+}
+
+impl Bridge {
+    /// A pending future and the `Completion` that will resolve it, from any thread.
+    pub fn register<'py>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        cancel: Option<CancellationToken>,
+    ) -> PyResult<(Bound<'py, PyAny>, Completion)> {
+        let py = slf.py();
+        let mut this = slf.borrow_mut();
+        let future = this.create_future.bind(py).call0()?;
+        let id = future.as_ptr() as usize;
+        this.futures.insert(
+            id,
+            Entry {
+                future: future.clone().unbind(),
+                cancel,
+                backend,
+            },
+        );
+        let queue = Some(this.queue.clone());
+        Ok((future, Completion { queue, id }))
+    }
+
+    /// A future already resolved with `outcome`: the result of work done inline.
+    pub fn ready<'py, T: Deliver + 'static>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        outcome: Result<T, Error>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let future = slf.borrow().create_future.bind(py).call0()?;
+        resolve(
+            py,
+            &future,
+            backend,
+            outcome.map(|v| Box::new(v) as Box<dyn Deliver>),
+        )?;
+        Ok(future)
+    }
+}
+
 /// A result that is already a Python-independent value.
 pub struct Unit;
 

@@ -10,6 +10,7 @@ mod pytypes;
 mod record;
 mod tarantool;
 mod tds;
+mod sqlite;
 
 use pyo3::prelude::*;
 
@@ -34,6 +35,9 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tds::connection::TdsStmt>()?;
     m.add_class::<tds::cursor::TdsCursor>()?;
     m.add_function(wrap_pyfunction!(tds::connection::tds_connect, m)?)?;
+    m.add_class::<sqlite::connection::SqliteConn>()?;
+    m.add_class::<sqlite::connection::SqliteStmt>()?;
+    m.add_function(wrap_pyfunction!(sqlite::connection::sqlite_connect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
