@@ -12,6 +12,7 @@ from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
 from ferrule.pg_connection import PgConnection
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.tarantool_connection import TarantoolConnection
+from ferrule.sqlite_connection import SqliteConnection
 from ferrule.transaction import Transaction
 
 set_error_factory(_make_error)
@@ -25,6 +26,7 @@ __all__ = [
     "Output",
     "ProcResult",
     "TarantoolConnection",
+    "SqliteConnection",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

@@ -10,7 +10,8 @@ from ferrule._codecs import encode_with
 from ferrule.cursor import CursorFactory
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgStmt, Record
+    from ferrule._ferrule import Record
+    from ferrule._native import NativeStatement
     from ferrule.connection import Connection
 
 
@@ -19,7 +20,7 @@ class PreparedStatement:
 
     __slots__ = ("_conn", "_stmt")
 
-    def __init__(self, conn: Connection, stmt: PgStmt) -> None:
+    def __init__(self, conn: Connection, stmt: NativeStatement) -> None:
         self._conn = conn
         self._stmt = stmt
 
@@ -27,12 +28,16 @@ class PreparedStatement:
         """The SQL text of the statement."""
         return self._stmt.sql
 
-    def get_parameters(self) -> list[int]:
-        """Type OIDs of the parameters, as the server inferred them."""
-        return self._stmt.param_oids
+    def get_parameters(self) -> list[Any]:
+        """Type OIDs of the parameters, as the server inferred them (PostgreSQL); a backend
+        without parameter types describes its parameters its own way (SQLite: names)."""
+        # PostgreSQL's statements carry OIDs; other backends override this method.
+        oids: list[int] = getattr(self._stmt, "param_oids", [])
+        return oids
 
-    def get_attributes(self) -> list[tuple[str, int]]:
-        """``(name, type oid)`` of each result column."""
+    def get_attributes(self) -> list[tuple[str, Any]]:
+        """``(name, type)`` of each result column: the type OID (PostgreSQL) or the declared
+        type (SQLite, "" for an expression)."""
         return self._stmt.columns
 
     async def _run(

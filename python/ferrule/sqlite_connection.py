@@ -1,0 +1,165 @@
+"""`SqliteConnection`: an embedded SQLite database on the shared Connection API, and its
+`connect`.
+
+Each connection has a thread of its own that runs its calls in order; a short statement
+that ran before may run inline, on the event loop, when the connection is idle (see
+docs/sqlite.md, "How calls run").
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ferrule import _bridge, _sqlitedsn
+from ferrule._ferrule import SqliteConn, sqlite_connect
+from ferrule.connection import Connection
+from ferrule.exceptions import InterfaceError
+from ferrule.prepared_stmt import PreparedStatement
+
+if TYPE_CHECKING:
+    from ferrule._ferrule import Bridge
+
+TRANSACTION_MODES = ("deferred", "immediate", "exclusive")
+
+
+class SqlitePreparedStatement(PreparedStatement):
+    """A statement prepared (and cached) on a SQLite connection."""
+
+    __slots__ = ()
+
+    def get_parameters(self) -> list[str | None]:
+        """The parameter names (``:id``, ``?2``), None for a bare ``?``."""
+        names: list[str | None] = getattr(self._stmt, "param_names", [])
+        return names
+
+
+class SqliteConnection(Connection):
+    """A connection to an embedded SQLite database."""
+
+    __slots__ = ("_default_mode",)
+    _impl: SqliteConn
+    _transaction_modes = TRANSACTION_MODES
+
+    def __init__(
+        self,
+        impl: SqliteConn,
+        bridge: Bridge,
+        settings: dict[str, Any],
+        command_timeout: float | None,
+    ) -> None:
+        super().__init__(impl, bridge, settings, command_timeout)
+        self._default_mode: str | None = settings.get("transaction_mode")
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``:memory:``, or the ``file:`` URI) this connection opened."""
+        path: str = self._settings["path"]
+        return path
+
+    async def prepare(self, query: str, *, timeout: float | None = None) -> PreparedStatement:
+        """Prepare ``query`` (it is kept in the connection's statement cache)."""
+        fut = self._impl.prepare(query, self._timeout(timeout))
+        stmt = await _bridge.wait(self._bridge, fut)
+        return SqlitePreparedStatement(self, stmt)
+
+    async def executescript(self, script: str, *, timeout: float | None = None) -> None:
+        """Run every statement of ``script`` in order, as they come (no implicit COMMIT,
+        unlike the stdlib's ``executescript``). A failing statement stops the script; the
+        statements before it stay applied unless a transaction around them is rolled back."""
+        await _bridge.wait(self._bridge, self._impl.execute_script(script, self._timeout(timeout)))
+
+    async def backup(
+        self, target: str | os.PathLike[str] | SqliteConnection, *, timeout: float | None = None
+    ) -> None:
+        """Copy the whole database into ``target`` while it stays in use (SQLite's online
+        backup): a file path (created or overwritten) or another open SqliteConnection."""
+        if isinstance(target, SqliteConnection):
+            dest: Any = target._impl
+        elif isinstance(target, (str, os.PathLike)):
+            dest = os.fspath(target)
+        else:
+            raise InterfaceError(
+                f"backup target must be a path or a SqliteConnection, not {type(target).__name__}"
+            )
+        await _bridge.wait(self._bridge, self._impl.backup(dest, self._timeout(timeout)))
+
+    def _rollback_needed(self) -> bool:
+        # SQLite rolls a transaction back by itself after some errors (an interrupted write,
+        # a full disk); ROLLBACK would then fail with "no transaction is active".
+        return not self.is_closed() and self.is_in_transaction()
+
+    def _sql_begin(
+        self, isolation: str | None, readonly: bool, deferrable: bool, mode: str | None = None
+    ) -> str:
+        if isolation not in (None, "serializable"):
+            raise InterfaceError(
+                f"SQLite transactions are always serializable; isolation={isolation!r} "
+                "is not available"
+            )
+        if readonly or deferrable:
+            raise InterfaceError(
+                "SQLite has no READ ONLY or DEFERRABLE transactions; use "
+                "transaction(mode='deferred') and only read in it"
+            )
+        mode = mode or self._default_mode
+        # Fixed keywords only: the mode was checked against TRANSACTION_MODES.
+        return f"BEGIN {mode.upper()}" if mode else "BEGIN"
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed() else self._impl.transaction_status()
+        return f"<ferrule.SqliteConnection {self.path!r} {state}>"
+
+
+async def connect(
+    dsn: str | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    command_timeout: float | None = None,
+    busy_timeout: float | None = None,
+    detect_types: bool | None = None,
+    read_only: bool | None = None,
+    create: bool | None = None,
+    journal_mode: str | None = None,
+    synchronous: str | None = None,
+    foreign_keys: bool | None = None,
+    transaction_mode: str | None = None,
+    statement_cache_size: int | None = None,
+    inline: bool | None = None,
+    **kwargs: Any,
+) -> SqliteConnection:
+    """Open a SQLite database.
+
+    ``dsn``: ``sqlite:///app.db`` (relative), ``sqlite:////abs/app.db``, ``sqlite://:memory:``,
+    ``sqlite:///file:app.db?mode=ro&cache=shared`` (a SQLite URI); or ``path=`` instead.
+
+    ``busy_timeout`` (seconds, default 5): how long a statement waits for a lock another
+    connection holds before ``database is locked``. ``command_timeout``: the default
+    ``timeout`` of every call (the statement is interrupted). ``detect_types``: convert
+    values by the column's declared type (BOOLEAN, DECIMAL/NUMERIC, DATE, DATETIME/TIMESTAMP,
+    TIME, JSON, UUID; see docs/sqlite.md). ``journal_mode`` (``wal``, ``delete``, ...),
+    ``synchronous`` (``normal``, ``full``, ...) and ``foreign_keys`` set those PRAGMAs.
+    ``transaction_mode``: the default of ``transaction(mode=...)`` (``deferred``,
+    ``immediate``, ``exclusive``). ``inline=False`` never runs statements on the event loop.
+    """
+    settings = _sqlitedsn.build_settings(
+        dsn,
+        {
+            "path": os.fspath(path) if path is not None else None,
+            "command_timeout": command_timeout,
+            "busy_timeout": busy_timeout,
+            "detect_types": detect_types,
+            "read_only": read_only,
+            "create": create,
+            "journal_mode": journal_mode,
+            "synchronous": synchronous,
+            "foreign_keys": foreign_keys,
+            "transaction_mode": transaction_mode,
+            "statement_cache_size": statement_cache_size,
+            "inline": inline,
+            **kwargs,
+        },
+    )
+    bridge = _bridge.get_bridge()
+    impl = await _bridge.wait(bridge, sqlite_connect(bridge, settings))
+    return SqliteConnection(impl, bridge, settings, settings["command_timeout"])

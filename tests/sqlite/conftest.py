@@ -1,0 +1,41 @@
+"""SQLite fixtures: a database file in a temporary directory, and a connection to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import ferrule
+import pytest
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A database file path in the test's own temporary directory (not created yet)."""
+    return tmp_path / "test.db"
+
+
+@pytest.fixture
+def db_url(db_path: Path) -> str:
+    """``sqlite:///`` URL of ``db_path`` (four slashes: the path is absolute)."""
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+async def conn(db_url: str) -> AsyncIterator[ferrule.SqliteConnection]:
+    """A connection to a fresh database file, closed after the test."""
+    c = await ferrule.sqlite_connection.connect(db_url)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+@pytest.fixture
+async def mem() -> AsyncIterator[ferrule.SqliteConnection]:
+    """A connection to a private in-memory database."""
+    c = await ferrule.sqlite_connection.connect("sqlite://:memory:")
+    try:
+        yield c
+    finally:
+        await c.close()
