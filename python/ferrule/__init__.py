@@ -13,6 +13,7 @@ from ferrule.pg_connection import PgConnection
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.tarantool_connection import TarantoolConnection
 from ferrule.sqlite_connection import SqliteConnection
+from ferrule.sqlite_pool import SqlitePool
 from ferrule.transaction import Transaction
 
 set_error_factory(_make_error)
@@ -27,6 +28,7 @@ __all__ = [
     "ProcResult",
     "TarantoolConnection",
     "SqliteConnection",
+    "SqlitePool",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

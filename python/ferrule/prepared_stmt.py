@@ -31,7 +31,10 @@ class PreparedStatement:
     def get_parameters(self) -> list[Any]:
         """Type OIDs of the parameters, as the server inferred them (PostgreSQL); a backend
         without parameter types describes its parameters its own way (SQLite: names)."""
-        # PostgreSQL's statements carry OIDs; other backends override this method.
+        return self._param_oids()
+
+    def _param_oids(self) -> list[int]:
+        # PostgreSQL's statements carry OIDs; other backends have none (and no encoders).
         oids: list[int] = getattr(self._stmt, "param_oids", [])
         return oids
 
@@ -45,7 +48,7 @@ class PreparedStatement:
     ) -> Any:
         conn = self._conn
         if conn._encoders:
-            args = encode_with(conn._encoders, self._stmt.param_oids, args)
+            args = encode_with(conn._encoders, self._param_oids(), args)
         fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
         return await _bridge.wait(conn._bridge, fut)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import ferrule
 import pytest
+
+import ferrule
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ferrule
 import pytest
+
+import ferrule
 
 
 async def test_backup_to_a_file(conn: ferrule.SqliteConnection, tmp_path: Path) -> None:

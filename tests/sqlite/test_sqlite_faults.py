@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import ferrule
 import pytest
+
+import ferrule
 
 # A statement that runs for minutes unless interrupted.
 ENDLESS = (

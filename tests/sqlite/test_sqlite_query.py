@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import ferrule
 import pytest
+
+import ferrule
 from ferrule import InterfaceError, OperationalError
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ferrule
 import pytest
+
+import ferrule
 from ferrule import InterfaceError
 
 

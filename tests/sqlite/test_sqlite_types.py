@@ -7,10 +7,11 @@ import decimal
 import json
 import uuid
 
-import ferrule
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import ferrule
 
 
 async def test_storage_classes_round_trip(mem: ferrule.SqliteConnection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ferrule import InterfaceError
 from ferrule._sqlitedsn import build_settings, parse_url
 

@@ -364,7 +364,8 @@ pub struct Completion {
 impl Completion {
     pub fn complete<T: Deliver + 'static>(mut self, outcome: Result<T, Error>) {
         if let Some(queue) = self.queue.take() {
-            queue.push(self.id, outcome.map(|v| Box::new(v) as Box<dyn Deliver>));
+            let outcome = outcome.map(|v| Box::new(v) as Box<dyn Deliver>);
+            queue.push(self.id, Item::Final(outcome));
         }
     }
 }
@@ -372,7 +373,8 @@ impl Completion {
 impl Drop for Completion {
     fn drop(&mut self) {
         if let Some(queue) = self.queue.take() {
-            queue.push(self.id, Err(Error::closed("the connection is closed")));
+            let closed = Error::closed("the connection is closed");
+            queue.push(self.id, Item::Final(Err(closed)));
         }
     }
 }
@@ -392,6 +394,7 @@ impl Bridge {
             id,
             Entry {
                 future: future.clone().unbind(),
+                acc: None,
                 cancel,
                 backend,
             },
@@ -411,6 +414,7 @@ impl Bridge {
         resolve(
             py,
             &future,
+            None,
             backend,
             outcome.map(|v| Box::new(v) as Box<dyn Deliver>),
         )?;

@@ -118,7 +118,7 @@ fn unreachable_kind(value: &Value) -> Result<i32> {
 
 /// The text SQLite stores for the kinds it has no storage class of its own for: ISO 8601
 /// dates and times (as its date functions read them), canonical UUIDs and IP addresses.
-fn as_text(value: &Value) -> Result<Option<String>> {
+pub(crate) fn as_text(value: &Value) -> Result<Option<String>> {
     Ok(Some(match value {
         Value::BigInt(digits) => {
             return Err(Error::interface(format!(

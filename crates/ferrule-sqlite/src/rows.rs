@@ -120,6 +120,36 @@ impl RowSet {
         }
     }
 
+    /// An empty result with the same description.
+    pub fn empty_like(other: &RowSet) -> RowSet {
+        RowSet::new(other.meta.clone())
+    }
+
+    /// Appends one value (a row is complete after `columns()` values).
+    pub fn push(&mut self, cell: CellRef<'_>) {
+        let c = match cell {
+            CellRef::Null => Cell {
+                kind: NULL,
+                len: 0,
+                bits: 0,
+            },
+            CellRef::Int(i) => Cell {
+                kind: INT,
+                len: 0,
+                bits: i as u64,
+            },
+            CellRef::Real(f) => Cell {
+                kind: REAL,
+                len: 0,
+                bits: f.to_bits(),
+            },
+            // SAFETY: the pointer and length come from a live slice.
+            CellRef::Text(b) => unsafe { self.push_bytes(TEXT, b.as_ptr(), b.len()) },
+            CellRef::Blob(b) => unsafe { self.push_bytes(BLOB, b.as_ptr(), b.len()) },
+        };
+        self.cells.push(c);
+    }
+
     unsafe fn push_bytes(&mut self, kind: u8, data: *const u8, n: usize) -> Cell {
         let at = self.arena.len();
         if n > 0 && !data.is_null() {

@@ -185,6 +185,21 @@ impl StmtMeta {
         }
     }
 
+    /// The description of a statement run on a remote server, from the columns it returned.
+    pub(crate) fn remote(sql: &str, columns: Vec<Column>, params: usize) -> StmtMeta {
+        let verb = first_keyword(sql);
+        StmtMeta {
+            sql: sql.to_owned(),
+            columns: columns.into_boxed_slice(),
+            params: vec![None; params].into_boxed_slice(),
+            // Only the command status reads it for a remote statement.
+            readonly: matches!(verb.as_str(), "SELECT" | "VALUES"),
+            verb,
+            binding_cache: OnceLock::new(),
+            cost_micros: AtomicU32::new(u32::MAX),
+        }
+    }
+
     /// A copy with the current columns of `stmt`, after a schema change.
     pub(crate) fn refreshed(&self, stmt: &RawStmt) -> StmtMeta {
         let fresh = StmtMeta::new(&self.sql, stmt);

@@ -55,6 +55,17 @@ impl Deliver for Opened {
 
 struct Prepared(Arc<StmtMeta>);
 
+impl SqliteStmt {
+    pub fn meta(&self) -> &Arc<StmtMeta> {
+        &self.meta
+    }
+
+    /// What a job resolves to when it prepared (or described) a statement.
+    pub fn deliverable(meta: Arc<StmtMeta>) -> impl Deliver {
+        Prepared(meta)
+    }
+}
+
 impl Deliver for Prepared {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(Py::new(py, SqliteStmt { meta: self.0 })?.into_any())

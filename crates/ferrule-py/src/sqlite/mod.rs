@@ -3,4 +3,5 @@
 pub mod config;
 pub mod connection;
 pub mod convert;
+pub mod remote;
 pub mod results;
