@@ -267,7 +267,7 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
         from ferrule import sqlite_connection
 
         return await sqlite_connection.connect(dsn, **kwargs)
-    if scheme in ("libsql", "https", "http"):
+    if scheme in ("libsql", "https", "http") and dsn is not None:
         from ferrule import libsql_connection
 
         return await libsql_connection.connect(dsn, **kwargs)

@@ -19,6 +19,7 @@ from ferrule.prepared_stmt import PreparedStatement
 
 if TYPE_CHECKING:
     from ferrule._ferrule import Bridge
+    from ferrule._native import NativeConnection
 
 TRANSACTION_MODES = ("deferred", "immediate", "exclusive")
 
@@ -34,28 +35,22 @@ class SqlitePreparedStatement(PreparedStatement):
         return names
 
 
-class SqliteConnection(Connection):
-    """A connection to an embedded SQLite database."""
+class SqliteDialect(Connection):
+    """What every SQLite connection shares, embedded or remote (libSQL): transaction modes,
+    savepoints, scripts, statement descriptions."""
 
     __slots__ = ("_default_mode",)
-    _impl: SqliteConn
     _transaction_modes = TRANSACTION_MODES
 
     def __init__(
         self,
-        impl: SqliteConn,
+        impl: NativeConnection,
         bridge: Bridge,
         settings: dict[str, Any],
         command_timeout: float | None,
     ) -> None:
         super().__init__(impl, bridge, settings, command_timeout)
         self._default_mode: str | None = settings.get("transaction_mode")
-
-    @property
-    def path(self) -> str:
-        """The database file (or ``:memory:``, or the ``file:`` URI) this connection opened."""
-        path: str = self._settings["path"]
-        return path
 
     async def prepare(self, query: str, *, timeout: float | None = None) -> PreparedStatement:
         """Prepare ``query`` (it is kept in the connection's statement cache)."""
@@ -68,21 +63,6 @@ class SqliteConnection(Connection):
         unlike the stdlib's ``executescript``). A failing statement stops the script; the
         statements before it stay applied unless a transaction around them is rolled back."""
         await _bridge.wait(self._bridge, self._impl.execute_script(script, self._timeout(timeout)))
-
-    async def backup(
-        self, target: str | os.PathLike[str] | SqliteConnection, *, timeout: float | None = None
-    ) -> None:
-        """Copy the whole database into ``target`` while it stays in use (SQLite's online
-        backup): a file path (created or overwritten) or another open SqliteConnection."""
-        if isinstance(target, SqliteConnection):
-            dest: Any = target._impl
-        elif isinstance(target, (str, os.PathLike)):
-            dest = os.fspath(target)
-        else:
-            raise InterfaceError(
-                f"backup target must be a path or a SqliteConnection, not {type(target).__name__}"
-            )
-        await _bridge.wait(self._bridge, self._impl.backup(dest, self._timeout(timeout)))
 
     def _rollback_needed(self) -> bool:
         # SQLite rolls a transaction back by itself after some errors (an interrupted write,
@@ -105,6 +85,34 @@ class SqliteConnection(Connection):
         mode = mode or self._default_mode
         # Fixed keywords only: the mode was checked against TRANSACTION_MODES.
         return f"BEGIN {mode.upper()}" if mode else "BEGIN"
+
+
+class SqliteConnection(SqliteDialect):
+    """A connection to an embedded SQLite database."""
+
+    __slots__ = ()
+    _impl: SqliteConn
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``:memory:``, or the ``file:`` URI) this connection opened."""
+        path: str = self._settings["path"]
+        return path
+
+    async def backup(
+        self, target: str | os.PathLike[str] | SqliteConnection, *, timeout: float | None = None
+    ) -> None:
+        """Copy the whole database into ``target`` while it stays in use (SQLite's online
+        backup): a file path (created or overwritten) or another open SqliteConnection."""
+        if isinstance(target, SqliteConnection):
+            dest: Any = target._impl
+        elif isinstance(target, (str, os.PathLike)):
+            dest = os.fspath(target)
+        else:
+            raise InterfaceError(
+                f"backup target must be a path or a SqliteConnection, not {type(target).__name__}"
+            )
+        await _bridge.wait(self._bridge, self._impl.backup(dest, self._timeout(timeout)))
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
