@@ -1,17 +1,21 @@
 """The native module: the asyncio bridge, Record and the backends' native shells."""
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Literal, final, overload
 
 __all__ = [
     "Bridge",
+    "LibsqlConn",
     "PgConn",
     "PgCopyIn",
     "PgCopyOut",
     "PgStmt",
+    "Ready",
     "Record",
     "RecordDescription",
+    "SqliteConn",
+    "SqliteStmt",
     "TdsConn",
     "TdsCursor",
     "TdsStmt",
@@ -19,9 +23,12 @@ __all__ = [
     "TntPushes",
     "TntStmt",
     "TntWatcher",
+    "YieldingReady",
     "__version__",
+    "libsql_connect",
     "pg_connect",
     "set_error_factory",
+    "sqlite_connect",
     "tds_connect",
     "tnt_connect",
 ]
@@ -34,10 +41,30 @@ class Bridge:
     def fileno(self) -> int: ...
     def pending(self) -> int: ...
     def drain(self) -> None: ...
-    def cancel(self, future: asyncio.Future[Any]) -> None: ...
+    def cancel(self, future: Awaitable[Any]) -> None: ...
 
 @final
 class RecordDescription: ...
+
+@final
+class Ready:
+    """The result of a call done inline: ``result()`` returns it (or raises its error);
+    awaiting it does the same."""
+
+    def result(self) -> Any: ...
+    def __await__(self) -> Generator[Any, None, Any]: ...
+    def __iter__(self) -> Ready: ...
+    def __next__(self) -> Any: ...
+    def done(self) -> bool: ...
+
+@final
+class YieldingReady:
+    """The result of a call done inline, awaited after letting the loop run other tasks."""
+
+    def __await__(self) -> Generator[Any, None, Any]: ...
+    def __iter__(self) -> YieldingReady: ...
+    def __next__(self) -> Any: ...
+    def done(self) -> bool: ...
 
 @final
 class Record:
@@ -286,17 +313,6 @@ class TntConn:
         eval: bool = False,
         timeout: float | None = None,
     ) -> asyncio.Future[TntPushes]: ...
-class SqliteStmt:
-    @property
-    def sql(self) -> str: ...
-    @property
-    def param_names(self) -> list[str | None]: ...
-    @property
-    def columns(self) -> list[tuple[str, str]]: ...
-    @property
-    def readonly(self) -> bool: ...
-
-class SqliteConn:
     def query(
         self,
         sql: str,
@@ -308,7 +324,6 @@ class SqliteConn:
     def query_prepared(
         self,
         stmt: TntStmt,
-        stmt: SqliteStmt,
         args: Sequence[Any],
         shape: int = 0,
         column: int = 0,
@@ -348,6 +363,40 @@ class SqliteConn:
     def refresh_schema(self) -> asyncio.Future[None]: ...
 
 def tnt_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TntConn]: ...
+
+@final
+class SqliteStmt:
+    @property
+    def sql(self) -> str: ...
+    @property
+    def param_names(self) -> list[str | None]: ...
+    @property
+    def columns(self) -> list[tuple[str, str]]: ...
+    @property
+    def readonly(self) -> bool: ...
+
+@final
+class SqliteConn:
+    def query(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        shape: int = 0,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> Awaitable[Any]: ...
+    def query_prepared(
+        self,
+        stmt: SqliteStmt,
+        args: Sequence[Any],
+        shape: int = 0,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> Awaitable[Any]: ...
+    def execute_script(self, sql: str, timeout: float | None = None) -> Awaitable[str]: ...
+    def executemany(
+        self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
+    ) -> asyncio.Future[None]: ...
     def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[SqliteStmt]: ...
     def cursor_open(
         self, stmt: SqliteStmt, args: Sequence[Any], prefetch: int, timeout: float | None = None
@@ -368,6 +417,7 @@ def tnt_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TntC
 
 def sqlite_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[SqliteConn]: ...
 
+@final
 class LibsqlConn:
     def query(
         self,
