@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import importlib
+import inspect
 import sqlite3
 import threading
 import time
@@ -20,7 +21,7 @@ SQL_INSERT = "INSERT INTO items (a, b, c) VALUES (?, ?, ?)"
 SQL_DELETE = "DELETE FROM items"
 SQL_SELECT = "SELECT a, b, c FROM items"
 SQL_COUNT = "SELECT count(*) FROM items"
-SQL_READ = "SELECT b FROM items WHERE a = ?"
+SQL_READ = "SELECT b FROM items WHERE rowid = ?"  # a primary-key lookup
 
 
 class Client(abc.ABC):
@@ -137,12 +138,12 @@ class AiolibsqlClient(Client):
 
     async def fetchval(self, conn: Any, sql: str, *args: Any) -> Any:
         cur = await conn.execute(sql, args)
-        row = cur.fetchone()
+        row = await _maybe_await(cur.fetchone())
         return row[0] if row else None
 
     async def fetch_all(self, conn: Any, sql: str) -> list[Any]:
         cur = await conn.execute(sql)
-        rows: list[Any] = cur.fetchall()
+        rows: list[Any] = await _maybe_await(cur.fetchall())
         return rows
 
     async def execute(self, conn: Any, sql: str, *args: Any) -> None:
@@ -152,6 +153,11 @@ class AiolibsqlClient(Client):
         await conn.execute("BEGIN")
         await conn.executemany(sql, rows)
         await conn.execute("COMMIT")
+
+
+async def _maybe_await(value: Any) -> Any:
+    # aiolibsql's cursor methods return futures in some versions and values in others.
+    return await value if inspect.isawaitable(value) else value
 
 
 class StdlibClient(Client):
@@ -210,7 +216,7 @@ def stdlib_threaded_reads(path: str, readers: int, seconds: float, keys: int) ->
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         n = 0
         while not stop.is_set():
-            conn.execute(SQL_READ, (n % keys,)).fetchone()
+            conn.execute(SQL_READ, (n % keys + 1,)).fetchone()
             n += 1
         counts[slot] = n
         conn.close()
@@ -249,7 +255,7 @@ async def async_concurrent_reads(
     async def reader(slot: int) -> None:
         conn, n = conns[slot], 0
         while time.perf_counter() < deadline:
-            await client.fetchval(conn, SQL_READ, n % keys)
+            await client.fetchval(conn, SQL_READ, n % keys + 1)
             n += 1
         counts[slot] = n
 

@@ -7,7 +7,7 @@ Python subclass of :class:`ferrule.Connection` reaches its own extras through it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class NativeConnection(Protocol):
         shape: int = 0,
         column: int = 0,
         timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
+    ) -> Awaitable[Any]: ...
     def query_prepared(
         self,
         stmt: Any,
@@ -37,8 +37,8 @@ class NativeConnection(Protocol):
         shape: int = 0,
         column: int = 0,
         timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
-    def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
+    ) -> Awaitable[Any]: ...
+    def execute_script(self, sql: str, timeout: float | None = None) -> Awaitable[str]: ...
     def executemany(
         self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
     ) -> asyncio.Future[None]: ...

@@ -32,10 +32,11 @@ async def conn(db_url: str) -> AsyncIterator[ferrule.SqliteConnection]:
         await c.close()
 
 
-@pytest.fixture
-async def mem() -> AsyncIterator[ferrule.SqliteConnection]:
-    """A connection to a private in-memory database."""
-    c = await ferrule.sqlite_connection.connect("sqlite://:memory:")
+@pytest.fixture(params=[True, False], ids=["inline", "thread"])
+async def mem(request: pytest.FixtureRequest) -> AsyncIterator[ferrule.SqliteConnection]:
+    """A connection to a private in-memory database, with and without the inline path (so
+    that every test runs on both ways a call can take)."""
+    c = await ferrule.sqlite_connection.connect("sqlite://:memory:", inline=request.param)
     try:
         yield c
     finally:

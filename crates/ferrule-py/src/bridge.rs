@@ -403,22 +403,18 @@ impl Bridge {
         Ok((future, Completion { queue, id }))
     }
 
-    /// A future already resolved with `outcome`: the result of work done inline.
+    /// An awaitable already holding `outcome`: the result of work done inline.
     pub fn ready<'py, T: Deliver + 'static>(
         slf: &Bound<'py, Self>,
         backend: &'static str,
         outcome: Result<T, Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let future = slf.borrow().create_future.bind(py).call0()?;
-        resolve(
-            py,
-            &future,
-            None,
-            backend,
-            outcome.map(|v| Box::new(v) as Box<dyn Deliver>),
-        )?;
-        Ok(future)
+        let value = match outcome {
+            Ok(v) => Box::new(v).deliver(py),
+            Err(e) => Err(to_pyerr(py, &e, backend)),
+        };
+        Ok(Bound::new(py, crate::ready::Ready::new(value))?.into_any())
     }
 }
 

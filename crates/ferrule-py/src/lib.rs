@@ -7,6 +7,7 @@ mod convert;
 mod errors;
 mod pg;
 mod pytypes;
+mod ready;
 mod record;
 mod tarantool;
 mod tds;
@@ -19,6 +20,7 @@ use pyo3::prelude::*;
 fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bridge::Bridge>()?;
     m.add_class::<record::Record>()?;
+    m.add_class::<ready::Ready>()?;
     m.add_class::<record::RecordDesc>()?;
     m.add_class::<pg::connection::PgConn>()?;
     m.add_class::<pg::connection::PgStmt>()?;

@@ -28,8 +28,11 @@ pub enum Keep {
     Count,
 }
 
-/// Inline runs are tried only for statements whose recent runs took at most this long.
-const INLINE_MAX_MICROS: u32 = 200;
+/// Inline runs are tried only for statements whose recent runs took at most this long. A
+/// heavier statement goes to the connection's thread even when it would be quick inline: the
+/// loop thread is busy building Python objects, and connections' threads run in parallel
+/// with it, so heavy statements under concurrency use the other cores.
+const INLINE_MAX_MICROS: u32 = 50;
 /// A read-only statement run inline is stopped (and run again on the connection's thread)
 /// when it takes longer than this.
 const INLINE_BUDGET: Duration = Duration::from_micros(1000);
