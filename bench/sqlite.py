@@ -156,14 +156,17 @@ def concurrent(sizes: Sizes) -> Workload:
         await _reset(s, _rows(keys))
         s.extra.pop("filled", None)
         if s.client.name == BASELINE:
-            reads, _ = await asyncio.get_running_loop().run_in_executor(
+            reads, writes = await asyncio.get_running_loop().run_in_executor(
                 None, stdlib_threaded_reads, s.path, readers, seconds, keys
             )
         else:
-            reads, _ = await async_concurrent_reads(s.client, s.path, readers, seconds, keys)
-        return {"rps": reads / seconds}
+            reads, writes = await async_concurrent_reads(s.client, s.path, readers, seconds, keys)
+        return {"rps": reads / seconds, "wps": writes / seconds}
 
-    metrics = (Metric("rps", "reads", "reads/s", True, primary=True),)
+    metrics = (
+        Metric("rps", "reads", "reads/s", True, primary=True),
+        Metric("wps", "writes (at most 200/s)", "writes/s", True),
+    )
     title = (
         f"{readers} concurrent readers + 1 writer, WAL mode, {seconds:g} s "
         "(sqlite3: a thread per reader)"
@@ -235,30 +238,39 @@ def table(results: Results, loop: str, workloads: list[Workload], libs: list[str
     headers = ["workload", "lib", "median", "unit", "vs sqlite3", "vs best async peer"]
     body: list[list[str]] = []
     for w in workloads:
-        metric = next(m for m in w.metrics if m.primary)
-        medians: dict[str, float | None] = {}
-        for lib in libs:
-            vals = results.values(loop, w.name, lib, metric.key)
-            medians[lib] = statistics.median(vals) if vals else None
-        for lib in libs:
-            med = medians[lib]
-            if med is None:
-                error = results.errors.get(loop, {}).get(w.name, {}).get(lib, "")
-                body.append([w.name, lib, "error", "", error[:60], ""])
-                continue
-            peers = [medians[p] for p in ASYNC_PEERS if p != lib and medians.get(p)]
-            best = (max if metric.higher_is_better else min)(peers) if peers else None
-            body.append(
-                [
-                    w.name,
-                    lib,
-                    fmt_value(med),
-                    metric.unit,
-                    _ratio(metric, med, medians.get(BASELINE)),
-                    _ratio(metric, med, best),
-                ]
-            )
+        for metric in w.metrics:
+            body.extend(_metric_rows(results, loop, w, metric, libs))
     return text_table(headers, body, right={2, 4, 5})
+
+
+def _metric_rows(
+    results: Results, loop: str, w: Workload, metric: Metric, libs: list[str]
+) -> list[list[str]]:
+    name = w.name if metric.primary else f"{w.name} ({metric.label})"
+    medians: dict[str, float | None] = {}
+    for lib in libs:
+        vals = results.values(loop, w.name, lib, metric.key)
+        medians[lib] = statistics.median(vals) if vals else None
+    body: list[list[str]] = []
+    for lib in libs:
+        med = medians[lib]
+        if med is None:
+            error = results.errors.get(loop, {}).get(w.name, {}).get(lib, "")
+            body.append([name, lib, "error", "", error[:60], ""])
+            continue
+        peers = [medians[p] for p in ASYNC_PEERS if p != lib and medians.get(p)]
+        best = (max if metric.higher_is_better else min)(peers) if peers else None
+        body.append(
+            [
+                name,
+                lib,
+                fmt_value(med),
+                metric.unit,
+                _ratio(metric, med, medians.get(BASELINE)),
+                _ratio(metric, med, best),
+            ]
+        )
+    return body
 
 
 def _ratio(metric: Metric, value: float, other: float | None) -> str:

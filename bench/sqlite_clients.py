@@ -22,6 +22,9 @@ SQL_DELETE = "DELETE FROM items"
 SQL_SELECT = "SELECT a, b, c FROM items"
 SQL_COUNT = "SELECT count(*) FROM items"
 SQL_READ = "SELECT b FROM items WHERE rowid = ?"  # a primary-key lookup
+# The writer's pause between two writes: at most 200 writes/s, so the count of writes shows
+# whether the readers starve it (a thread that cannot get the GIL, a task that never yields).
+WRITE_PAUSE = 0.005
 
 
 class Client(abc.ABC):
@@ -227,7 +230,7 @@ def stdlib_threaded_reads(path: str, readers: int, seconds: float, keys: int) ->
         while not stop.is_set():
             conn.execute(SQL_INSERT, (keys + n, "w", 0.5))
             n += 1
-            time.sleep(0.001)
+            time.sleep(WRITE_PAUSE)
         counts[readers] = n
         conn.close()
 
@@ -264,7 +267,7 @@ async def async_concurrent_reads(
         while time.perf_counter() < deadline:
             await client.execute(writer_conn, SQL_INSERT, keys + n, "w", 0.5)
             n += 1
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(WRITE_PAUSE)
         counts[readers] = n
 
     try:

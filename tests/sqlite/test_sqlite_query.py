@@ -146,3 +146,24 @@ async def test_syntax_error_is_operational_with_code(mem: ferrule.SqliteConnecti
     assert "syntax error" in str(info.value)
     # The connection stays usable.
     assert await mem.fetchval("SELECT 1") == 1
+
+
+async def test_inline_calls_do_not_starve_other_tasks(mem: ferrule.SqliteConnection) -> None:
+    ticks = 0
+    stop = False
+
+    async def other() -> None:
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(other())
+    await asyncio.sleep(0)
+    ticks_before = ticks
+    for i in range(1000):
+        await mem.fetchval("SELECT ?", i)
+    stop = True
+    await task
+    # The other task ran while the loop above awaited 1,000 quick calls.
+    assert ticks - ticks_before >= 10

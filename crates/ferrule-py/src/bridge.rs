@@ -409,12 +409,22 @@ impl Bridge {
         backend: &'static str,
         outcome: Result<T, Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        Self::ready_yielding(slf, backend, outcome, false)
+    }
+
+    /// Like `ready`; with `yield_first`, awaiting it lets the loop run other tasks once.
+    pub fn ready_yielding<'py, T: Deliver + 'static>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        outcome: Result<T, Error>,
+        yield_first: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let value = match outcome {
             Ok(v) => Box::new(v).deliver(py),
             Err(e) => Err(to_pyerr(py, &e, backend)),
         };
-        Ok(Bound::new(py, crate::ready::Ready::new(value))?.into_any())
+        Ok(Bound::new(py, crate::ready::Ready::new(value, yield_first))?.into_any())
     }
 }
 

@@ -3,6 +3,7 @@
 //! statement on an idle connection: the future comes back already resolved) or is queued to
 //! the connection's thread, whose reply resolves the future through the bridge.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,13 @@ pub struct SqliteConn {
     conn: SqliteConnection,
     bridge: Py<Bridge>,
     detect_types: bool,
+    /// Calls done inline in a row; every `YIELD_EVERY`th lets the loop run other tasks.
+    inline_streak: AtomicU32,
 }
+
+/// How many inline calls in a row a task may make before it yields to the loop once:
+/// about 50-100 us of work, so other tasks wait no longer than that.
+const YIELD_EVERY: u32 = 32;
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct SqliteStmt {
@@ -47,6 +54,7 @@ impl Deliver for Opened {
                 conn: self.conn,
                 bridge: self.bridge,
                 detect_types: self.detect_types,
+                inline_streak: AtomicU32::new(0),
             },
         )?
         .into_any())
@@ -122,6 +130,17 @@ fn cursor_id(portal: &str) -> PyResult<u64> {
 }
 
 impl SqliteConn {
+    /// The awaitable of a call done inline.
+    fn inline_ready<'py, T: Deliver + 'static>(
+        &self,
+        py: Python<'py>,
+        outcome: Result<T, Error>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let streak = self.inline_streak.fetch_add(1, Ordering::Relaxed) + 1;
+        let yield_first = streak.is_multiple_of(YIELD_EVERY);
+        Bridge::ready_yielding(self.bridge.bind(py), BACKEND, outcome, yield_first)
+    }
+
     /// A future for a queued job and the reply that resolves it from the connection's thread.
     fn pending<'py, T, D>(
         &self,
@@ -156,8 +175,9 @@ impl SqliteConn {
                 shape,
                 detect_types,
             });
-            return Bridge::ready(self.bridge.bind(py), BACKEND, rows);
+            return self.inline_ready(py, rows);
         }
+        self.inline_streak.store(0, Ordering::Relaxed);
         let (ctl, token) = ctl(timeout)?;
         let (future, reply) = self.pending(py, Some(token), move |result| Rows {
             result,
@@ -212,11 +232,7 @@ impl SqliteConn {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if let Some(outcome) = self.conn.query_inline(sql, &[], Shape::Status.keep()) {
-            return Bridge::ready(
-                self.bridge.bind(py),
-                BACKEND,
-                outcome.map(|r| Text(r.status())),
-            );
+            return self.inline_ready(py, outcome.map(|r| Text(r.status())));
         }
         let (ctl, token) = ctl(timeout)?;
         let (future, reply) = self.pending(py, Some(token), Text)?;
