@@ -9,9 +9,9 @@ mod pg;
 mod pytypes;
 mod ready;
 mod record;
+mod sqlite;
 mod tarantool;
 mod tds;
-mod sqlite;
 
 use pyo3::prelude::*;
 
