@@ -28,7 +28,7 @@ class PreparedStatement:
         """The SQL text of the statement."""
         return self._stmt.sql
 
-    def get_parameters(self) -> list[Any]:
+    def get_parameters(self) -> list[int]:
         """Type OIDs of the parameters, as the server inferred them (PostgreSQL); a backend
         without parameter types describes its parameters its own way (SQLite: names)."""
         return self._param_oids()
@@ -38,7 +38,7 @@ class PreparedStatement:
         oids: list[int] = getattr(self._stmt, "param_oids", [])
         return oids
 
-    def get_attributes(self) -> list[tuple[str, Any]]:
+    def get_attributes(self) -> list[tuple[str, int]]:
         """``(name, type)`` of each result column: the type OID (PostgreSQL) or the declared
         type (SQLite, "" for an expression)."""
         return self._stmt.columns

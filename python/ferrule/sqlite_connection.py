@@ -30,7 +30,12 @@ class SqlitePreparedStatement(PreparedStatement):
 
     __slots__ = ()
 
-    def get_parameters(self) -> list[str | None]:
+    def get_attributes(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        """``(name, declared type)`` of each result column ("" for an expression)."""
+        columns: list[tuple[str, str]] = self._stmt.columns
+        return columns
+
+    def get_parameters(self) -> list[str | None]:  # type: ignore[override]
         """The parameter names (``:id``, ``?2``), None for a bare ``?``."""
         names: list[str | None] = getattr(self._stmt, "param_names", [])
         return names
