@@ -4,8 +4,9 @@
 //! Each connection owns one thread that runs its jobs in submission order, so concurrent calls
 //! on one connection queue rather than fail. Results are compact owned rows handed to the
 //! caller's callback on that thread; nothing here knows about Python. A statement known to be
-//! short (its recent runs took under 200 us) may run inline on the caller's thread while the
-//! connection is idle, which saves the two thread hand-offs that dominate a point query.
+//! short (one of its last two runs took under 50 us) may run inline on the caller's thread
+//! while the connection is idle, which saves the two thread hand-offs that dominate a point
+//! query.
 //! Read-only inline runs are bounded (1 ms, then they move to the thread); writes qualify by
 //! their recent run times only, since stopping a write half-way rolls back its transaction.
 

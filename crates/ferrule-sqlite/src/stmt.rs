@@ -159,8 +159,10 @@ pub struct StmtMeta {
     pub verb: String,
     /// Free for the binding layer (the Python record description).
     pub binding_cache: OnceLock<Box<dyn Any + Send + Sync>>,
-    /// A decaying maximum of recent run times in microseconds; `u32::MAX` until it ran once.
+    /// The last run time in microseconds; `u32::MAX` until it ran once.
     cost_micros: AtomicU32,
+    /// The run time before it.
+    prev_cost_micros: AtomicU32,
 }
 
 impl StmtMeta {
@@ -182,6 +184,7 @@ impl StmtMeta {
             verb: first_keyword(sql),
             binding_cache: OnceLock::new(),
             cost_micros: AtomicU32::new(u32::MAX),
+            prev_cost_micros: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -197,6 +200,7 @@ impl StmtMeta {
             verb,
             binding_cache: OnceLock::new(),
             cost_micros: AtomicU32::new(u32::MAX),
+            prev_cost_micros: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -206,26 +210,34 @@ impl StmtMeta {
         fresh
             .cost_micros
             .store(self.cost_micros.load(Ordering::Relaxed), Ordering::Relaxed);
+        fresh.prev_cost_micros.store(
+            self.prev_cost_micros.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         fresh
     }
 
-    /// Records a run: the cost is the larger of this run and half the previous cost, so one
-    /// slow run keeps a statement off the fast path for a few runs.
+    /// Records a run. The cost is the shorter of the last two runs: one run stretched by the
+    /// thread being preempted (common on a loaded machine) does not send a statement off the
+    /// fast path, two slow runs in a row do.
     pub(crate) fn record_cost(&self, micros: u64) {
         let run = u32::try_from(micros).unwrap_or(u32::MAX - 1);
-        let old = self.cost_micros.load(Ordering::Relaxed);
-        let decayed = if old == u32::MAX { 0 } else { old / 2 };
-        self.cost_micros.store(run.max(decayed), Ordering::Relaxed);
+        let last = self.cost_micros.swap(run, Ordering::Relaxed);
+        let prev = if last == u32::MAX { run } else { last };
+        self.prev_cost_micros.store(prev, Ordering::Relaxed);
     }
 
-    /// Recent runs all took at most `micros`.
+    /// Recent runs show the statement takes at most `micros`.
     pub(crate) fn cheaper_than(&self, micros: u32) -> bool {
-        self.cost_micros.load(Ordering::Relaxed) <= micros
+        let last = self.cost_micros.load(Ordering::Relaxed);
+        let prev = self.prev_cost_micros.load(Ordering::Relaxed);
+        last.min(prev) <= micros
     }
 
     /// Marks the statement as slow, after an inline run had to be abandoned.
     pub(crate) fn mark_slow(&self) {
         self.cost_micros.store(u32::MAX - 1, Ordering::Relaxed);
+        self.prev_cost_micros.store(u32::MAX - 1, Ordering::Relaxed);
     }
 
     /// True when any parameter is named (`:x`, `@x`, `$x`).
