@@ -424,7 +424,11 @@ impl Bridge {
             Ok(v) => Box::new(v).deliver(py),
             Err(e) => Err(to_pyerr(py, &e, backend)),
         };
-        Ok(Bound::new(py, crate::ready::Ready::new(value, yield_first))?.into_any())
+        if yield_first {
+            let ready = crate::ready::YieldingReady::new(value);
+            return Ok(Bound::new(py, ready)?.into_any());
+        }
+        Ok(Bound::new(py, crate::ready::Ready::new(value))?.into_any())
     }
 }
 

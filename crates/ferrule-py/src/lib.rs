@@ -21,6 +21,7 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bridge::Bridge>()?;
     m.add_class::<record::Record>()?;
     m.add_class::<ready::Ready>()?;
+    m.add_class::<ready::YieldingReady>()?;
     m.add_class::<record::RecordDesc>()?;
     m.add_class::<pg::connection::PgConn>()?;
     m.add_class::<pg::connection::PgStmt>()?;

@@ -1,32 +1,44 @@
-//! `Ready`: the awaitable a call returns when its work was done inline. Awaiting it yields
-//! its result at once, without an asyncio future, a loop callback or a trip through the
-//! bridge; it is cheaper to create and to await than a resolved future. Awaiting it does not
-//! let other tasks run, so every so often one is made to yield to the loop once first (a
-//! bare `yield`, as `asyncio.sleep(0)` does): a task running many inline calls in a row
-//! cannot starve the others.
+//! The results of calls done inline. `Ready` holds its result: the caller takes it with
+//! `result()` (no await, no exception for StopIteration) or awaits it. Awaiting a finished
+//! call does not let other tasks run, so every so often the call returns a `YieldingReady`
+//! instead, which yields to the loop once (a bare `yield`, as `asyncio.sleep(0)` does) before
+//! giving its result: a task making many inline calls in a row cannot starve the others.
 
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
 
+type Outcome = Mutex<Option<PyResult<Py<PyAny>>>>;
+
+fn take(outcome: &Outcome) -> PyResult<Py<PyAny>> {
+    match outcome.lock().take() {
+        Some(result) => result,
+        None => Err(PyRuntimeError::new_err(
+            "cannot reuse an already awaited result",
+        )),
+    }
+}
+
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct Ready {
-    outcome: Mutex<Option<PyResult<Py<PyAny>>>>,
-    /// Yield to the event loop once before returning the result.
-    pending_yield: Mutex<bool>,
+    outcome: Outcome,
 }
 
 impl Ready {
-    pub fn new(outcome: PyResult<Py<PyAny>>, yield_first: bool) -> Ready {
+    pub fn new(outcome: PyResult<Py<PyAny>>) -> Ready {
         Ready {
             outcome: Mutex::new(Some(outcome)),
-            pending_yield: Mutex::new(yield_first),
         }
     }
 }
 
 #[pymethods]
 impl Ready {
+    /// The call's result (or its exception, raised).
+    fn result(&self) -> PyResult<Py<PyAny>> {
+        take(&self.outcome)
+    }
+
     fn __await__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -36,23 +48,51 @@ impl Ready {
     }
 
     /// Ends the iteration with the result (StopIteration carries it), or raises the error.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if std::mem::take(&mut *self.pending_yield.lock()) {
-            return Ok(py.None());
-        }
-        match self.outcome.lock().take() {
-            Some(Ok(value)) => Err(PyStopIteration::new_err((value,))),
-            Some(Err(err)) => Err(err),
-            None => {
-                let _ = py;
-                Err(PyRuntimeError::new_err(
-                    "cannot reuse an already awaited result",
-                ))
-            }
-        }
+    fn __next__(&self) -> PyResult<Py<PyAny>> {
+        let value = take(&self.outcome)?;
+        Err(PyStopIteration::new_err((value,)))
     }
 
     /// Always true: the work is done (for code that checks an awaitable like a future).
+    fn done(&self) -> bool {
+        true
+    }
+}
+
+#[pyclass(module = "ferrule._ferrule", frozen)]
+pub struct YieldingReady {
+    outcome: Outcome,
+    yielded: Mutex<bool>,
+}
+
+impl YieldingReady {
+    pub fn new(outcome: PyResult<Py<PyAny>>) -> YieldingReady {
+        YieldingReady {
+            outcome: Mutex::new(Some(outcome)),
+            yielded: Mutex::new(false),
+        }
+    }
+}
+
+#[pymethods]
+impl YieldingReady {
+    fn __await__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// First a bare yield (the loop runs other tasks), then the result.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if !std::mem::replace(&mut *self.yielded.lock(), true) {
+            return Ok(py.None());
+        }
+        let value = take(&self.outcome)?;
+        Err(PyStopIteration::new_err((value,)))
+    }
+
     fn done(&self) -> bool {
         true
     }
