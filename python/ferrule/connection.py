@@ -212,9 +212,14 @@ class Connection:
 
     # The SQL of transaction control; backends with another dialect override these.
     # Only fixed text and generated savepoint names go in: never a caller's value.
-    def _sql_begin(
-        self, isolation: str | None, readonly: bool, deferrable: bool, mode: str | None = None
+    def _sql_begin_mode(
+        self, isolation: str | None, readonly: bool, deferrable: bool, mode: str
     ) -> str:
+        """BEGIN with a lock mode (``transaction(mode=...)``), for backends that have modes;
+        ``transaction()`` refuses a mode not in ``_transaction_modes`` before this is used."""
+        raise InterfaceError(f"{type(self).__name__} has no transaction modes")
+
+    def _sql_begin(self, isolation: str | None, readonly: bool, deferrable: bool) -> str:
         sql = "BEGIN" + (ISOLATION_SQL[isolation] if isolation else "")
         if readonly:
             sql += " READ ONLY"

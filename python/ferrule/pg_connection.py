@@ -8,7 +8,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge, _pgcopy, _pgdsn
-from ferrule._ferrule import PgConn, pg_connect
+from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
 from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
@@ -21,7 +21,6 @@ class PgConnection(Connection):
     """A PostgreSQL connection."""
 
     __slots__ = ("_listeners", "_log_listeners", "_termination_listeners")
-    _impl: PgConn
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)

@@ -131,8 +131,11 @@ class SqliteDialect(Connection):
         # a full disk); ROLLBACK would then fail with "no transaction is active".
         return not self.is_closed() and self.is_in_transaction()
 
-    def _sql_begin(
-        self, isolation: str | None, readonly: bool, deferrable: bool, mode: str | None = None
+    def _sql_begin(self, isolation: str | None, readonly: bool, deferrable: bool) -> str:
+        return self._sql_begin_mode(isolation, readonly, deferrable, self._default_mode or "")
+
+    def _sql_begin_mode(
+        self, isolation: str | None, readonly: bool, deferrable: bool, mode: str
     ) -> str:
         if isolation not in (None, "serializable"):
             raise InterfaceError(
@@ -144,9 +147,8 @@ class SqliteDialect(Connection):
                 "SQLite has no READ ONLY or DEFERRABLE transactions; use "
                 "transaction(mode='deferred') and only read in it"
             )
-        mode = mode or self._default_mode
         # Fixed keywords only: the mode was checked against TRANSACTION_MODES.
-        return f"BEGIN {mode.upper()}" if mode else "BEGIN"
+        return f"BEGIN {mode.upper()}" if mode in TRANSACTION_MODES else "BEGIN"
 
 
 class SqliteConnection(SqliteDialect):

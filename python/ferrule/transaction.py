@@ -54,9 +54,13 @@ class Transaction:
             self._savepoint = f"ferrule_sp_{conn._tx_depth}"
             await conn.execute(conn._sql_savepoint(self._savepoint))
         else:
-            await conn.execute(
-                conn._sql_begin(self._isolation, self._readonly, self._deferrable, self._mode)
-            )
+            if self._mode is None:
+                sql = conn._sql_begin(self._isolation, self._readonly, self._deferrable)
+            else:
+                sql = conn._sql_begin_mode(
+                    self._isolation, self._readonly, self._deferrable, self._mode
+                )
+            await conn.execute(sql)
         conn._tx_depth += 1
         self._state = "started"
 

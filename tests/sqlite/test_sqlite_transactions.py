@@ -43,7 +43,7 @@ async def test_default_mode_from_connect(db_url: str) -> None:
     conn = await ferrule.connect(db_url, transaction_mode="immediate")
     try:
         assert conn._sql_begin(None, False, False) == "BEGIN IMMEDIATE"
-        assert conn._sql_begin(None, False, False, "exclusive") == "BEGIN EXCLUSIVE"
+        assert conn._sql_begin_mode(None, False, False, "exclusive") == "BEGIN EXCLUSIVE"
     finally:
         await conn.close()
 
