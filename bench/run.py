@@ -1,4 +1,8 @@
-"""`make bench`: ferrule and its peers on PostgreSQL, side by side, medians and ratios.
+"""`make bench`: ferrule and its peers on each database, side by side, medians and ratios.
+
+`--backends` picks the databases (default pg,tarantool,sqlite). For SQLite the peers are
+aiosqlite, aiolibsql and stdlib sqlite3 on files in a temporary directory (bench/sqlite.py);
+its tables are printed and its raw numbers saved to bench/results/sqlite-*.json.
 
 Starts a throwaway PostgreSQL (or uses FERRULE_PG_DSN), runs every selected workload for
 every library in interleaved rounds under each event loop, runs pgbench as the ceiling, prints
@@ -23,10 +27,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import pg, pgbench, report  # noqa: E402
+from bench import sqlite as sqlite_bench  # noqa: E402
 from bench.common import Results, rows_table, summarize  # noqa: E402
 
 LOOPS = ("asyncio", "uvloop")
-BACKENDS = ("pg", "tarantool")
+BACKENDS = ("pg", "tarantool", "sqlite")
 T = TypeVar("T")
 
 
@@ -78,6 +83,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=lambda v: _names(v, BACKENDS, "backend"),
         default=list(BACKENDS),
         help=f"comma-separated backends (default {','.join(BACKENDS)})",
+    )
+    parser.add_argument(
+        "--sqlite-only",
+        type=lambda v: _names(v, sqlite_bench.WORKLOADS, "SQLite workload"),
+        default=list(sqlite_bench.WORKLOADS),
+        help=f"SQLite workloads (default all): {','.join(sqlite_bench.WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--sqlite-libs",
+        type=lambda v: _names(v, tuple(sqlite_bench.CLIENTS), "SQLite library"),
+        default=list(sqlite_bench.CLIENTS),
+        help=f"SQLite libraries (default {','.join(sqlite_bench.CLIENTS)})",
     )
     parser.add_argument(
         "--pgbench-seconds", type=int, help="-T of each pgbench run (default 5; 1 with --quick)"
@@ -136,9 +153,24 @@ def main(argv: list[str] | None = None) -> int:
 
         loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
         status = tarantool.run(loops, args.rounds, args.quick, run_in_loop, log)
-        if "pg" not in args.backends:
-            return status if args.strict else 0
+    if "sqlite" in args.backends:
+        status = max(status, main_sqlite(args))
+    if "pg" not in args.backends:
+        return status if args.strict else 0
     return max(status if args.strict else 0, run_pg(args))
+
+
+def main_sqlite(args: argparse.Namespace) -> int:
+    loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
+    payload, failures = sqlite_bench.run(args, loops, run_in_loop, ROOT, log)
+    payload["args"] = vars(args)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "bench" / "results" / f"sqlite-{stamp}.json"
+    save_json(out, payload)
+    log(f"raw SQLite results: {out.relative_to(ROOT)}")
+    if failures:
+        log(f"{failures} SQLite measurement(s) failed; see the errors above")
+    return 1 if failures else 0
 
 
 def _has_uvloop() -> bool:

@@ -8,9 +8,12 @@ from ferrule.connection import Connection, connect
 from ferrule.cursor import Cursor, CursorFactory
 from ferrule.exceptions import *  # noqa: F403
 from ferrule.exceptions import _make_error
+from ferrule.libsql_connection import LibsqlConnection
 from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
 from ferrule.pg_connection import PgConnection
 from ferrule.prepared_stmt import PreparedStatement
+from ferrule.sqlite_connection import SqliteConnection
+from ferrule.sqlite_pool import SqlitePool
 from ferrule.tarantool_connection import TarantoolConnection
 from ferrule.transaction import Transaction
 
@@ -25,6 +28,9 @@ __all__ = [
     "Output",
     "ProcResult",
     "TarantoolConnection",
+    "LibsqlConnection",
+    "SqliteConnection",
+    "SqlitePool",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

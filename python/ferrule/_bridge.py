@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable
 from typing import Any
 
 from ferrule._ferrule import Bridge
@@ -37,8 +38,9 @@ def get_bridge(loop: asyncio.AbstractEventLoop | None = None) -> Bridge:
     return bridge
 
 
-async def wait(bridge: Bridge, fut: asyncio.Future[Any]) -> Any:
-    """Await a native future; if the caller is cancelled, stop the native job too."""
+async def wait(bridge: Bridge, fut: Awaitable[Any]) -> Any:
+    """Await a native future (or a result already done inline); if the caller is cancelled,
+    stop the native job too."""
     try:
         return await fut
     except asyncio.CancelledError:

@@ -18,7 +18,8 @@ from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import Bridge, PgConn, Record, TdsConn
+    from ferrule._ferrule import Bridge, Record
+    from ferrule._native import NativeConnection
 
 # Result shapes understood by the native `query` methods.
 ALL, ROW, VALUE, STATUS = 0, 1, 2, 3
@@ -49,7 +50,7 @@ class Connection:
 
     def __init__(
         self,
-        impl: PgConn | TdsConn,
+        impl: NativeConnection,
         bridge: Bridge,
         settings: dict[str, Any],
         command_timeout: float | None,
@@ -158,13 +159,21 @@ class Connection:
         isolation: str | None = None,
         readonly: bool = False,
         deferrable: bool = False,
+        mode: str | None = None,
     ) -> Transaction:
         """A transaction block for ``async with``; nested blocks become savepoints.
 
         ``isolation``: ``"read_committed"``, ``"repeatable_read"``, ``"serializable"``
-        (or ``"read_uncommitted"``); None keeps the server's default.
+        (or ``"read_uncommitted"``); None keeps the server's default. ``mode``: how the
+        transaction takes its locks, for backends that have such modes (SQLite:
+        ``"deferred"``, ``"immediate"``, ``"exclusive"``); None keeps the connection's default.
         """
-        return Transaction(self, isolation, readonly, deferrable)
+        if mode is not None and mode not in self._transaction_modes:
+            modes = ", ".join(self._transaction_modes) or "none"
+            raise InterfaceError(
+                f"transaction mode {mode!r} is not one of this backend's modes ({modes})"
+            )
+        return Transaction(self, isolation, readonly, deferrable, mode)
 
     def is_in_transaction(self) -> bool:
         """True when the server reports an open (or failed) transaction."""
@@ -193,8 +202,23 @@ class Connection:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
         return f"<ferrule.{type(self).__name__} {state}>"
 
+    # Lock modes a transaction may ask for (``transaction(mode=...)``); none by default.
+    _transaction_modes: tuple[str, ...] = ()
+
+    def _rollback_needed(self) -> bool:
+        """Whether ending a failed transaction still needs a ROLLBACK (a backend may have
+        rolled it back already)."""
+        return not self.is_closed()
+
     # The SQL of transaction control; backends with another dialect override these.
     # Only fixed text and generated savepoint names go in: never a caller's value.
+    def _sql_begin_mode(
+        self, isolation: str | None, readonly: bool, deferrable: bool, mode: str
+    ) -> str:
+        """BEGIN with a lock mode (``transaction(mode=...)``), for backends that have modes;
+        ``transaction()`` refuses a mode not in ``_transaction_modes`` before this is used."""
+        raise InterfaceError(f"{type(self).__name__} has no transaction modes")
+
     def _sql_begin(self, isolation: str | None, readonly: bool, deferrable: bool) -> str:
         sql = "BEGIN" + (ISOLATION_SQL[isolation] if isolation else "")
         if readonly:
@@ -219,9 +243,12 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
     ``postgresql://user:pw@host:5432/db?sslmode=verify-full`` (also ``postgres://``, or no
     DSN at all to use keyword arguments and the ``PG*`` environment variables);
     ``tarantool://user:pw@host:3301``; ``mssql://user:pw@host:1433/db?encrypt=strict`` or the
-    ADO.NET form ``Server=host,1433;Database=db;UID=sa;PWD=pw;`` for SQL Server. See the
-    backend's ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`,
-    :func:`ferrule.tarantool_connection.connect`, :func:`ferrule.mssql_connection.connect`).
+    ADO.NET form ``Server=host,1433;Database=db;UID=sa;PWD=pw;`` for SQL Server;
+    ``sqlite:///app.db``, ``sqlite://:memory:``, ``sqlite:///file:app.db?mode=ro``;
+    ``libsql://host?authToken=...`` (also ``https://``, ``http://``). See the backend's
+    ``connect`` for its keyword arguments (:func:`ferrule.pg_connection.connect`,
+    :func:`ferrule.tarantool_connection.connect`, :func:`ferrule.mssql_connection.connect`,
+    :func:`ferrule.sqlite_connection.connect`, :func:`ferrule.libsql_connection.connect`).
     """
     from ferrule import _mssqldsn
 
@@ -241,6 +268,14 @@ async def connect(dsn: str | None = None, **kwargs: Any) -> Connection:
         from ferrule import mssql_connection
 
         return await mssql_connection.connect(dsn, **kwargs)
+    if scheme == "sqlite":
+        from ferrule import sqlite_connection
+
+        return await sqlite_connection.connect(dsn, **kwargs)
+    if scheme in ("libsql", "https", "http") and dsn is not None:
+        from ferrule import libsql_connection
+
+        return await libsql_connection.connect(dsn, **kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 

@@ -10,7 +10,8 @@ from ferrule import _bridge
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgStmt, Record
+    from ferrule._ferrule import Record
+    from ferrule._native import NativeStatement
     from ferrule.connection import Connection
 
 
@@ -21,7 +22,12 @@ class Cursor:
     __slots__ = ("_conn", "_exhausted", "_portal", "_stmt", "_timeout")
 
     def __init__(
-        self, conn: Connection, stmt: PgStmt, portal: str, exhausted: bool, timeout: float | None
+        self,
+        conn: Connection,
+        stmt: NativeStatement,
+        portal: str,
+        exhausted: bool,
+        timeout: float | None,
     ) -> None:
         self._conn = conn
         self._stmt = stmt
@@ -70,7 +76,7 @@ class CursorFactory:
         self,
         conn: Connection,
         query: str,
-        stmt: PgStmt | None,
+        stmt: NativeStatement | None,
         args: Sequence[Any],
         prefetch: int,
         timeout: float | None,

@@ -10,7 +10,8 @@ from ferrule._codecs import encode_with
 from ferrule.cursor import CursorFactory
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgStmt, Record
+    from ferrule._ferrule import Record
+    from ferrule._native import NativeStatement
     from ferrule.connection import Connection
 
 
@@ -19,7 +20,7 @@ class PreparedStatement:
 
     __slots__ = ("_conn", "_stmt")
 
-    def __init__(self, conn: Connection, stmt: PgStmt) -> None:
+    def __init__(self, conn: Connection, stmt: NativeStatement) -> None:
         self._conn = conn
         self._stmt = stmt
 
@@ -28,11 +29,18 @@ class PreparedStatement:
         return self._stmt.sql
 
     def get_parameters(self) -> list[int]:
-        """Type OIDs of the parameters, as the server inferred them."""
-        return self._stmt.param_oids
+        """Type OIDs of the parameters, as the server inferred them (PostgreSQL); a backend
+        without parameter types describes its parameters its own way (SQLite: names)."""
+        return self._param_oids()
+
+    def _param_oids(self) -> list[int]:
+        # PostgreSQL's statements carry OIDs; other backends have none (and no encoders).
+        oids: list[int] = getattr(self._stmt, "param_oids", [])
+        return oids
 
     def get_attributes(self) -> list[tuple[str, int]]:
-        """``(name, type oid)`` of each result column."""
+        """``(name, type)`` of each result column: the type OID (PostgreSQL) or the declared
+        type (SQLite, "" for an expression)."""
         return self._stmt.columns
 
     async def _run(
@@ -40,7 +48,7 @@ class PreparedStatement:
     ) -> Any:
         conn = self._conn
         if conn._encoders:
-            args = encode_with(conn._encoders, self._stmt.param_oids, args)
+            args = encode_with(conn._encoders, self._param_oids(), args)
         fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
         return await _bridge.wait(conn._bridge, fut)
 

@@ -19,10 +19,15 @@ _ISOLATION = ("read_uncommitted", "read_committed", "repeatable_read", "serializ
 class Transaction:
     """A transaction or, when one is already open on the connection, a savepoint."""
 
-    __slots__ = ("_conn", "_deferrable", "_isolation", "_readonly", "_savepoint", "_state")
+    __slots__ = ("_conn", "_deferrable", "_isolation", "_mode", "_readonly", "_savepoint", "_state")
 
     def __init__(
-        self, conn: Connection, isolation: str | None, readonly: bool, deferrable: bool
+        self,
+        conn: Connection,
+        isolation: str | None,
+        readonly: bool,
+        deferrable: bool,
+        mode: str | None = None,
     ) -> None:
         if isolation is not None and isolation not in _ISOLATION:
             raise InterfaceError(
@@ -32,6 +37,7 @@ class Transaction:
         self._isolation = isolation
         self._readonly = readonly
         self._deferrable = deferrable
+        self._mode = mode
         self._savepoint: str | None = None
         self._state = "new"
 
@@ -41,14 +47,20 @@ class Transaction:
             raise InterfaceError(f"cannot start a transaction that is {self._state}")
         conn = self._conn
         if conn._tx_depth > 0:
-            if self._isolation or self._readonly or self._deferrable:
+            if self._isolation or self._readonly or self._deferrable or self._mode:
                 raise InterfaceError(
-                    "a nested transaction cannot change isolation, readonly or deferrable"
+                    "a nested transaction cannot change isolation, readonly, deferrable or mode"
                 )
             self._savepoint = f"ferrule_sp_{conn._tx_depth}"
             await conn.execute(conn._sql_savepoint(self._savepoint))
         else:
-            await conn.execute(conn._sql_begin(self._isolation, self._readonly, self._deferrable))
+            if self._mode is None:
+                sql = conn._sql_begin(self._isolation, self._readonly, self._deferrable)
+            else:
+                sql = conn._sql_begin_mode(
+                    self._isolation, self._readonly, self._deferrable, self._mode
+                )
+            await conn.execute(sql)
         conn._tx_depth += 1
         self._state = "started"
 
@@ -75,7 +87,7 @@ class Transaction:
         try:
             if self._savepoint:
                 await self._conn.execute(self._conn._sql_rollback_to(self._savepoint))
-            elif not self._conn.is_closed():
+            elif self._conn._rollback_needed():
                 await self._conn.execute("ROLLBACK")
         finally:
             self._state = "rolled back"

@@ -353,6 +353,85 @@ impl Bridge {
     }
 }
 
+/// Where a job that runs outside the runtime (a SQLite connection's thread) delivers its
+/// outcome: pushing it wakes the loop exactly as a runtime job does. Dropped unused, it
+/// reports the connection as closed, so its future never hangs.
+pub struct Completion {
+    queue: Option<Arc<CompletionQueue>>,
+    id: usize,
+}
+
+impl Completion {
+    pub fn complete<T: Deliver + 'static>(mut self, outcome: Result<T, Error>) {
+        if let Some(queue) = self.queue.take() {
+            let outcome = outcome.map(|v| Box::new(v) as Box<dyn Deliver>);
+            queue.push(self.id, Item::Final(outcome));
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if let Some(queue) = self.queue.take() {
+            let closed = Error::closed("the connection is closed");
+            queue.push(self.id, Item::Final(Err(closed)));
+        }
+    }
+}
+
+impl Bridge {
+    /// A pending future and the `Completion` that will resolve it, from any thread.
+    pub fn register<'py>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        cancel: Option<CancellationToken>,
+    ) -> PyResult<(Bound<'py, PyAny>, Completion)> {
+        let py = slf.py();
+        let mut this = slf.borrow_mut();
+        let future = this.create_future.bind(py).call0()?;
+        let id = future.as_ptr() as usize;
+        this.futures.insert(
+            id,
+            Entry {
+                future: future.clone().unbind(),
+                acc: None,
+                cancel,
+                backend,
+            },
+        );
+        let queue = Some(this.queue.clone());
+        Ok((future, Completion { queue, id }))
+    }
+
+    /// An awaitable already holding `outcome`: the result of work done inline.
+    pub fn ready<'py, T: Deliver + 'static>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        outcome: Result<T, Error>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        Self::ready_yielding(slf, backend, outcome, false)
+    }
+
+    /// Like `ready`; with `yield_first`, awaiting it lets the loop run other tasks once.
+    pub fn ready_yielding<'py, T: Deliver + 'static>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        outcome: Result<T, Error>,
+        yield_first: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let value = match outcome {
+            Ok(v) => Box::new(v).deliver(py),
+            Err(e) => Err(to_pyerr(py, &e, backend)),
+        };
+        if yield_first {
+            let ready = crate::ready::YieldingReady::new(value);
+            return Ok(Bound::new(py, ready)?.into_any());
+        }
+        Ok(Bound::new(py, crate::ready::Ready::new(value))?.into_any())
+    }
+}
+
 /// A result that is already a Python-independent value.
 pub struct Unit;
 

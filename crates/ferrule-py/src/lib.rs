@@ -7,8 +7,10 @@ mod convert;
 mod errors;
 mod pg;
 mod pytypes;
+mod ready;
 mod record;
 mod settings;
+mod sqlite;
 mod tarantool;
 mod tds;
 
@@ -19,6 +21,8 @@ use pyo3::prelude::*;
 fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bridge::Bridge>()?;
     m.add_class::<record::Record>()?;
+    m.add_class::<ready::Ready>()?;
+    m.add_class::<ready::YieldingReady>()?;
     m.add_class::<record::RecordDesc>()?;
     m.add_class::<pg::connection::PgConn>()?;
     m.add_class::<pg::connection::PgStmt>()?;
@@ -35,6 +39,11 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tds::connection::TdsStmt>()?;
     m.add_class::<tds::cursor::TdsCursor>()?;
     m.add_function(wrap_pyfunction!(tds::connection::tds_connect, m)?)?;
+    m.add_class::<sqlite::connection::SqliteConn>()?;
+    m.add_class::<sqlite::connection::SqliteStmt>()?;
+    m.add_function(wrap_pyfunction!(sqlite::connection::sqlite_connect, m)?)?;
+    m.add_class::<sqlite::remote::LibsqlConn>()?;
+    m.add_function(wrap_pyfunction!(sqlite::remote::libsql_connect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,0 +1,425 @@
+//! `SqliteConn` and `SqliteStmt`: thin pyo3 shells over `ferrule_sqlite::SqliteConnection`.
+//! A call converts its arguments under the GIL and then either runs inline (a short cached
+//! statement on an idle connection: the future comes back already resolved) or is queued to
+//! the connection's thread, whose reply resolves the future through the bridge.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrule_core::{Error, Value};
+use ferrule_sqlite::{CallCtl, Reply, SqliteConnection, StmtMeta};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use tokio_util::sync::CancellationToken;
+
+use super::config::from_dict;
+use super::results::{Rows, Shape};
+use crate::bridge::{Bridge, Deliver, Text, Unit};
+use crate::convert::to_values;
+use crate::settings::seconds;
+
+const BACKEND: &str = "sqlite";
+
+#[pyclass(module = "ferrule._ferrule", frozen)]
+pub struct SqliteConn {
+    conn: SqliteConnection,
+    bridge: Py<Bridge>,
+    detect_types: bool,
+    /// Calls done inline in a row; every `YIELD_EVERY`th lets the loop run other tasks.
+    inline_streak: AtomicU32,
+}
+
+/// How many inline calls in a row a task may make before it yields to the loop once:
+/// about 50-100 us of work, so other tasks wait no longer than that.
+const YIELD_EVERY: u32 = 32;
+
+#[pyclass(module = "ferrule._ferrule", frozen)]
+pub struct SqliteStmt {
+    meta: Arc<StmtMeta>,
+}
+
+struct Opened {
+    conn: SqliteConnection,
+    bridge: Py<Bridge>,
+    detect_types: bool,
+}
+
+impl Deliver for Opened {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(
+            py,
+            SqliteConn {
+                conn: self.conn,
+                bridge: self.bridge,
+                detect_types: self.detect_types,
+                inline_streak: AtomicU32::new(0),
+            },
+        )?
+        .into_any())
+    }
+}
+
+struct Prepared(Arc<StmtMeta>);
+
+impl SqliteStmt {
+    pub fn meta(&self) -> &Arc<StmtMeta> {
+        &self.meta
+    }
+
+    /// What a job resolves to when it prepared (or described) a statement.
+    pub fn deliverable(meta: Arc<StmtMeta>) -> impl Deliver {
+        Prepared(meta)
+    }
+}
+
+impl Deliver for Prepared {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(py, SqliteStmt { meta: self.0 })?.into_any())
+    }
+}
+
+/// A cursor's first batch: `(cursor id, (records, more))`.
+struct CursorOpened {
+    id: u64,
+    rows: Rows,
+}
+
+impl Deliver for CursorOpened {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let batch = Box::new(self.rows).deliver(py)?;
+        let id = PyString::new(py, &self.id.to_string()).into_any();
+        Ok(PyTuple::new(py, [id, batch.into_bound(py)])?
+            .into_any()
+            .unbind())
+    }
+}
+
+/// Opens a connection on its own thread; resolves to a `SqliteConn`.
+#[pyfunction]
+pub fn sqlite_connect<'py>(
+    bridge: &Bound<'py, Bridge>,
+    settings: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (cfg, detect_types) = from_dict(settings)?;
+    let handle = bridge.clone().unbind();
+    let (future, completion) = Bridge::register(bridge, BACKEND, None)?;
+    SqliteConnection::open(
+        cfg,
+        Box::new(move |r| {
+            completion.complete(r.map(|conn| Opened {
+                conn,
+                bridge: handle,
+                detect_types,
+            }))
+        }),
+    );
+    Ok(future)
+}
+
+fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
+    let token = CancellationToken::new();
+    Ok((CallCtl::new(seconds(timeout)?, Some(token.clone())), token))
+}
+
+fn cursor_id(portal: &str) -> PyResult<u64> {
+    portal
+        .parse()
+        .map_err(|_| PyValueError::new_err(format!("not a SQLite cursor id: {portal:?}")))
+}
+
+impl SqliteConn {
+    /// The awaitable of a call done inline.
+    fn inline_ready<'py, T: Deliver + 'static>(
+        &self,
+        py: Python<'py>,
+        outcome: Result<T, Error>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let streak = self.inline_streak.fetch_add(1, Ordering::Relaxed) + 1;
+        let yield_first = streak.is_multiple_of(YIELD_EVERY);
+        Bridge::ready_yielding(self.bridge.bind(py), BACKEND, outcome, yield_first)
+    }
+
+    /// A future for a queued job and the reply that resolves it from the connection's thread.
+    fn pending<'py, T, D>(
+        &self,
+        py: Python<'py>,
+        token: Option<CancellationToken>,
+        wrap: impl FnOnce(T) -> D + Send + 'static,
+    ) -> PyResult<(Bound<'py, PyAny>, Reply<T>)>
+    where
+        T: Send + 'static,
+        D: Deliver + 'static,
+    {
+        let (future, completion) = Bridge::register(self.bridge.bind(py), BACKEND, token)?;
+        Ok((
+            future,
+            Box::new(move |r: Result<T, Error>| completion.complete(r.map(wrap))),
+        ))
+    }
+
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        values: Vec<Value>,
+        shape: Shape,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let detect_types = self.detect_types;
+        let keep = shape.keep();
+        if let Some(outcome) = self.conn.query_inline(sql, &values, keep) {
+            let rows = outcome.map(|result| Rows {
+                result,
+                shape,
+                detect_types,
+            });
+            return self.inline_ready(py, rows);
+        }
+        self.inline_streak.store(0, Ordering::Relaxed);
+        let (ctl, token) = ctl(timeout)?;
+        let (future, reply) = self.pending(py, Some(token), move |result| Rows {
+            result,
+            shape,
+            detect_types,
+        })?;
+        self.conn.query(sql.to_owned(), values, keep, ctl, reply);
+        Ok(future)
+    }
+}
+
+#[pymethods]
+impl SqliteConn {
+    /// Runs `sql` with `args`; `shape`: 0 all rows, 1 first row, 2 one value, 3 status.
+    /// A single dict argument binds named parameters (`:name`, `@name`, `$name`).
+    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        args: &Bound<'py, PyAny>,
+        shape: u8,
+        column: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "?")?;
+        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
+    }
+
+    /// Runs a prepared statement; same shapes as `query`.
+    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
+    fn query_prepared<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &SqliteStmt,
+        args: &Bound<'py, PyAny>,
+        shape: u8,
+        column: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "?")?;
+        let sql = stmt.meta.sql.clone();
+        self.run(py, &sql, values, Shape::from_code(shape, column), timeout)
+    }
+
+    /// Runs every statement of `sql` in order; resolves to the last one's status.
+    #[pyo3(signature = (sql, timeout=None))]
+    fn execute_script<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(outcome) = self.conn.query_inline(sql, &[], Shape::Status.keep()) {
+            return self.inline_ready(py, outcome.map(|r| Text(r.status())));
+        }
+        let (ctl, token) = ctl(timeout)?;
+        let (future, reply) = self.pending(py, Some(token), Text)?;
+        self.conn.execute_script(sql.to_owned(), ctl, reply);
+        Ok(future)
+    }
+
+    /// Executes `sql` for every argument sequence in `rows`, all or nothing.
+    #[pyo3(signature = (sql, rows, timeout=None))]
+    fn executemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        rows: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut values = Vec::new();
+        for (i, row) in rows.try_iter()?.enumerate() {
+            let row = row?;
+            values.push(to_values(&row, "?").map_err(|e| {
+                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                PyTypeError::new_err(format!("row {i}: {msg}"))
+            })?);
+        }
+        let (ctl, token) = ctl(timeout)?;
+        let (future, reply) = self.pending(py, Some(token), |_: u64| Unit)?;
+        self.conn.execute_many(sql, values, ctl, reply);
+        Ok(future)
+    }
+
+    /// Prepares (and caches) `sql`; resolves to a `SqliteStmt`.
+    #[pyo3(signature = (sql, timeout=None))]
+    fn prepare<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (ctl, token) = ctl(timeout)?;
+        let (future, reply) = self.pending(py, Some(token), Prepared)?;
+        self.conn.prepare(sql, ctl, reply);
+        Ok(future)
+    }
+
+    /// Opens a cursor and reads its first batch: `(cursor id, (records, more))`.
+    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
+    fn cursor_open<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &SqliteStmt,
+        args: &Bound<'py, PyAny>,
+        prefetch: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "?")?;
+        let (ctl, token) = ctl(timeout)?;
+        let detect_types = self.detect_types;
+        let (future, reply) = self.pending(py, Some(token), move |(id, result)| CursorOpened {
+            id,
+            rows: Rows {
+                result,
+                shape: Shape::Batch,
+                detect_types,
+            },
+        })?;
+        self.conn
+            .cursor_open(stmt.meta.sql.clone(), values, prefetch.max(1), ctl, reply);
+        Ok(future)
+    }
+
+    /// Reads up to `count` more rows of a cursor: `(records, more)`.
+    #[pyo3(signature = (stmt, portal, count, timeout=None))]
+    fn cursor_fetch<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &SqliteStmt,
+        portal: &str,
+        count: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = stmt;
+        let id = cursor_id(portal)?;
+        let (ctl, token) = ctl(timeout)?;
+        let detect_types = self.detect_types;
+        let (future, reply) = self.pending(py, Some(token), move |result| Rows {
+            result,
+            shape: Shape::Batch,
+            detect_types,
+        })?;
+        self.conn.cursor_fetch(id, count.max(1), ctl, reply);
+        Ok(future)
+    }
+
+    fn cursor_close(&self, portal: &str) -> PyResult<()> {
+        self.conn.cursor_close(cursor_id(portal)?);
+        Ok(())
+    }
+
+    /// Online backup into `target`: a file path or another `SqliteConn`.
+    #[pyo3(signature = (target, timeout=None))]
+    fn backup<'py>(
+        &self,
+        py: Python<'py>,
+        target: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (ctl, token) = ctl(timeout)?;
+        let (future, reply) = self.pending(py, Some(token), |()| Unit)?;
+        if let Ok(dest) = target.cast::<SqliteConn>() {
+            self.conn.backup_to(&dest.get().conn, ctl, reply);
+        } else if let Ok(path) = target.extract::<String>() {
+            self.conn.backup_to_path(path, ctl, reply);
+        } else {
+            return Err(PyTypeError::new_err(
+                "backup target must be a file path or a SQLite connection",
+            ));
+        }
+        Ok(future)
+    }
+
+    /// Closes after the queued calls, or at once after `timeout` seconds (default 10).
+    #[pyo3(signature = (timeout=None))]
+    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
+        let conn = self.conn.clone();
+        Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            conn.close(Box::new(move |r| {
+                let _ = tx.send(r);
+            }));
+            if tokio::time::timeout(timeout, rx).await.is_err() {
+                conn.terminate();
+            }
+            Ok(Unit)
+        })
+    }
+
+    fn terminate(&self) {
+        self.conn.terminate();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    /// `idle` or `transaction` (SQLite's autocommit flag after the last statement).
+    fn transaction_status(&self) -> &'static str {
+        if self.conn.in_transaction() {
+            "transaction"
+        } else {
+            "idle"
+        }
+    }
+
+    #[getter]
+    fn detect_types(&self) -> bool {
+        self.detect_types
+    }
+}
+
+#[pymethods]
+impl SqliteStmt {
+    #[getter]
+    fn sql(&self) -> &str {
+        &self.meta.sql
+    }
+
+    /// The parameter names (`:id`, `?2`), None for a bare `?`.
+    #[getter]
+    fn param_names(&self) -> Vec<Option<String>> {
+        self.meta.params.to_vec()
+    }
+
+    /// `[(name, declared type)]` of the result columns; the type is "" for an expression.
+    #[getter]
+    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(
+            py,
+            self.meta
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.decltype.clone().unwrap_or_default())),
+        )
+    }
+
+    #[getter]
+    fn readonly(&self) -> bool {
+        self.meta.readonly
+    }
+}

@@ -1,0 +1,7 @@
+//! Python bindings of the SQLite backend.
+
+pub mod config;
+pub mod connection;
+pub mod convert;
+pub mod remote;
+pub mod results;

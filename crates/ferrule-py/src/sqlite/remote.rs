@@ -1,0 +1,369 @@
+//! `LibsqlConn`: the pyo3 shell over `ferrule_sqlite::RemoteConnection` (Hrana over HTTP).
+//! Same native methods as `SqliteConn`; results are delivered by the same code. Cursors read
+//! the whole result in one request and hand it out in batches (Hrana's HTTP pipeline has no
+//! server-side cursor).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrule_core::{Error, Value};
+use ferrule_sqlite::{Keep, QueryResult, RemoteConfig, RemoteConnection};
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+use super::connection::SqliteStmt;
+use super::results::{Rows, Shape};
+use crate::bridge::{Bridge, Deliver, Text, Unit};
+use crate::convert::to_values;
+use crate::settings::seconds;
+
+const BACKEND: &str = "sqlite";
+
+/// Results of open cursors, handed out in batches.
+type Cursors = Arc<Mutex<HashMap<u64, (QueryResult, usize)>>>;
+
+#[pyclass(module = "ferrule._ferrule", frozen)]
+pub struct LibsqlConn {
+    conn: RemoteConnection,
+    bridge: Py<Bridge>,
+    detect_types: bool,
+    cursors: Cursors,
+}
+
+struct Opened {
+    conn: RemoteConnection,
+    bridge: Py<Bridge>,
+    detect_types: bool,
+}
+
+impl Deliver for Opened {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(
+            py,
+            LibsqlConn {
+                conn: self.conn,
+                bridge: self.bridge,
+                detect_types: self.detect_types,
+                cursors: Arc::default(),
+            },
+        )?
+        .into_any())
+    }
+}
+
+/// Connects to a libSQL server; resolves to a `LibsqlConn`.
+#[pyfunction]
+pub fn libsql_connect<'py>(
+    bridge: &Bound<'py, Bridge>,
+    settings: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let url: String = settings
+        .get_item("url")?
+        .ok_or_else(|| PyValueError::new_err("no libSQL URL"))?
+        .extract()?;
+    let auth_token: Option<String> = match settings.get_item("auth_token")? {
+        Some(v) if !v.is_none() => Some(v.extract()?),
+        _ => None,
+    };
+    let connect_timeout: Option<f64> = match settings.get_item("connect_timeout")? {
+        Some(v) if !v.is_none() => Some(v.extract()?),
+        _ => None,
+    };
+    let detect_types: bool = match settings.get_item("detect_types")? {
+        Some(v) if !v.is_none() => v.extract()?,
+        _ => false,
+    };
+    let cfg = RemoteConfig {
+        url,
+        auth_token,
+        connect_timeout: seconds(connect_timeout)?.unwrap_or(Duration::from_secs(30)),
+    };
+    let handle = bridge.clone().unbind();
+    Bridge::submit(bridge, BACKEND, None, async move {
+        let conn = RemoteConnection::connect(&cfg).await?;
+        Ok(Opened {
+            conn,
+            bridge: handle,
+            detect_types,
+        })
+    })
+}
+
+/// Runs `job` within `timeout`; an expired call is abandoned (the connection replaces its
+/// stream before the next call).
+async fn within<T>(
+    timeout: Option<Duration>,
+    job: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match timeout {
+        None => job.await,
+        Some(t) => tokio::time::timeout(t, job).await.unwrap_or_else(|_| {
+            Err(Error::timeout(format!(
+                "the libSQL server did not answer within the {:.3}s timeout",
+                t.as_secs_f64()
+            )))
+        }),
+    }
+}
+
+struct CursorOpened {
+    id: u64,
+    rows: Rows,
+}
+
+impl Deliver for CursorOpened {
+    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let batch = Box::new(self.rows).deliver(py)?;
+        let id = PyString::new(py, &self.id.to_string()).into_any();
+        Ok(PyTuple::new(py, [id, batch.into_bound(py)])?
+            .into_any()
+            .unbind())
+    }
+}
+
+impl LibsqlConn {
+    fn submit<'py, F, T>(&self, py: Python<'py>, job: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+        T: Deliver + 'static,
+    {
+        Bridge::submit(self.bridge.bind(py), BACKEND, None, job)
+    }
+
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        values: Vec<Value>,
+        shape: Shape,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        let detect_types = self.detect_types;
+        self.submit(py, async move {
+            let result = within(timeout, conn.query(&sql, &values, shape.keep())).await?;
+            Ok(Rows {
+                result,
+                shape,
+                detect_types,
+            })
+        })
+    }
+}
+
+/// A batch of rows `[from, from + n)` of a result, as a new result.
+fn slice(result: &QueryResult, from: usize, n: usize) -> QueryResult {
+    let mut part = ferrule_sqlite::RowSet::empty_like(&result.rows);
+    let end = (from + n).min(result.rows.len());
+    for row in from..end {
+        for col in 0..result.rows.columns() {
+            part.push(result.rows.get(row, col));
+        }
+    }
+    QueryResult {
+        rows: part,
+        row_count: (end - from) as u64,
+        changes: 0,
+        more: end < result.rows.len(),
+    }
+}
+
+#[pymethods]
+impl LibsqlConn {
+    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: &Bound<'py, PyAny>,
+        shape: u8,
+        column: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "?")?;
+        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
+    }
+
+    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
+    fn query_prepared<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &SqliteStmt,
+        args: &Bound<'py, PyAny>,
+        shape: u8,
+        column: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "?")?;
+        let sql = stmt.meta().sql.clone();
+        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
+    }
+
+    #[pyo3(signature = (sql, timeout=None))]
+    fn execute_script<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            within(timeout, conn.execute_script(&sql)).await.map(Text)
+        })
+    }
+
+    #[pyo3(signature = (sql, rows, timeout=None))]
+    fn executemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        rows: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut values = Vec::new();
+        for (i, row) in rows.try_iter()?.enumerate() {
+            let row = row?;
+            values.push(to_values(&row, "?").map_err(|e| {
+                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                PyTypeError::new_err(format!("row {i}: {msg}"))
+            })?);
+        }
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            within(timeout, conn.execute_many(&sql, &values))
+                .await
+                .map(|_| Unit)
+        })
+    }
+
+    #[pyo3(signature = (sql, timeout=None))]
+    fn prepare<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            within(timeout, conn.describe(&sql))
+                .await
+                .map(SqliteStmt::deliverable)
+        })
+    }
+
+    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
+    fn cursor_open<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &SqliteStmt,
+        args: &Bound<'py, PyAny>,
+        prefetch: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let values = to_values(args, "?")?;
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        let sql = stmt.meta().sql.clone();
+        let cursors = self.cursors.clone();
+        let detect_types = self.detect_types;
+        let prefetch = prefetch.max(1);
+        self.submit(py, async move {
+            let all = within(timeout, conn.query(&sql, &values, Keep::All)).await?;
+            let first = slice(&all, 0, prefetch);
+            let mut map = cursors.lock();
+            let id = map.keys().max().map_or(1, |m| m + 1);
+            if first.more {
+                map.insert(id, (all, prefetch));
+            }
+            Ok(CursorOpened {
+                id,
+                rows: Rows {
+                    result: first,
+                    shape: Shape::Batch,
+                    detect_types,
+                },
+            })
+        })
+    }
+
+    #[pyo3(signature = (stmt, portal, count, timeout=None))]
+    fn cursor_fetch<'py>(
+        &self,
+        py: Python<'py>,
+        stmt: &SqliteStmt,
+        portal: &str,
+        count: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (stmt, timeout);
+        let id: u64 = portal
+            .parse()
+            .map_err(|_| PyValueError::new_err(format!("not a cursor id: {portal:?}")))?;
+        let mut map = self.cursors.lock();
+        let part = match map.get_mut(&id) {
+            Some((all, pos)) => {
+                let part = slice(all, *pos, count.max(1));
+                *pos += count.max(1);
+                part
+            }
+            None => return Err(PyValueError::new_err("the cursor is closed")),
+        };
+        if !part.more {
+            map.remove(&id);
+        }
+        drop(map);
+        let rows = Rows {
+            result: part,
+            shape: Shape::Batch,
+            detect_types: self.detect_types,
+        };
+        Bridge::ready(self.bridge.bind(py), BACKEND, Ok(rows))
+    }
+
+    fn cursor_close(&self, portal: &str) {
+        if let Ok(id) = portal.parse::<u64>() {
+            self.cursors.lock().remove(&id);
+        }
+    }
+
+    #[pyo3(signature = (timeout=None))]
+    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            if tokio::time::timeout(timeout, conn.close()).await.is_err() {
+                conn.terminate();
+            }
+            Ok(Unit)
+        })
+    }
+
+    fn terminate(&self) {
+        self.conn.terminate();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    fn transaction_status(&self) -> &'static str {
+        if self.conn.in_transaction() {
+            "transaction"
+        } else {
+            "idle"
+        }
+    }
+
+    #[getter]
+    fn detect_types(&self) -> bool {
+        self.detect_types
+    }
+}
