@@ -11,11 +11,14 @@ pub mod config;
 pub mod conn;
 pub mod connect;
 pub mod encode;
+mod encode_rich;
 pub mod errors;
 mod io;
 pub mod request;
 pub mod statement;
 pub mod tls;
+pub mod typeinfo;
+mod typeload;
 pub mod types;
 
 pub use config::{PgConfig, SslMode};
