@@ -10,6 +10,7 @@ from ferrule.exceptions import *  # noqa: F403
 from ferrule.exceptions import _make_error
 from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
 from ferrule.pg_connection import PgConnection
+from ferrule.pg_types import Box, Circle, Line, LineSegment, Path, Point, Polygon, Range
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.tarantool_connection import TarantoolConnection
 from ferrule.transaction import Transaction
@@ -25,6 +26,14 @@ __all__ = [
     "Output",
     "ProcResult",
     "TarantoolConnection",
+    "Box",
+    "Circle",
+    "Line",
+    "LineSegment",
+    "Path",
+    "Point",
+    "Polygon",
+    "Range",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

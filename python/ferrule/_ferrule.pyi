@@ -4,12 +4,15 @@ import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, final, overload
 
+from typing_extensions import disjoint_base
+
 __all__ = [
     "Bridge",
     "PgConn",
     "PgCopyIn",
     "PgCopyOut",
     "PgStmt",
+    "Range",
     "Record",
     "RecordDescription",
     "TdsConn",
@@ -39,10 +42,14 @@ class Bridge:
 @final
 class RecordDescription: ...
 
-@final
+@disjoint_base
 class Record:
-    """A result row: ``row[0]``, ``row["name"]``, ``get``, ``keys``, ``values``, ``items``."""
+    """A result row: ``row[0]``, ``row["name"]``, ``get``, ``keys``, ``values``, ``items``.
 
+    Subclasses (without ``__new__`` or ``__init__``) can be asked for with ``record_class=``.
+    """
+
+    def __new__(cls) -> Record: ...
     def __len__(self) -> int: ...
     @overload
     def __getitem__(self, key: int | str, /) -> Any: ...
@@ -62,6 +69,38 @@ class Record:
     def __ge__(self, other: Record | tuple[Any, ...], /) -> bool: ...
 
 @final
+class Range:
+    """A range value: ``Range(1, 5)`` is ``[1,5)``; None as a bound is infinite."""
+
+    def __new__(
+        cls,
+        lower: Any = None,
+        upper: Any = None,
+        *,
+        lower_inc: bool = True,
+        upper_inc: bool = False,
+        empty: bool = False,
+    ) -> Range: ...
+    @property
+    def lower(self) -> Any: ...
+    @property
+    def upper(self) -> Any: ...
+    @property
+    def lower_inc(self) -> bool: ...
+    @property
+    def upper_inc(self) -> bool: ...
+    @property
+    def lower_inf(self) -> bool: ...
+    @property
+    def upper_inf(self) -> bool: ...
+    @property
+    def isempty(self) -> bool: ...
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+@final
 class PgStmt:
     @property
     def sql(self) -> str: ...
@@ -79,6 +118,8 @@ class PgConn:
         shape: int = 0,
         column: int = 0,
         timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
     ) -> asyncio.Future[Any]: ...
     def query_prepared(
         self,
@@ -87,6 +128,8 @@ class PgConn:
         shape: int = 0,
         column: int = 0,
         timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
     ) -> asyncio.Future[Any]: ...
     def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
     def executemany(
@@ -94,11 +137,23 @@ class PgConn:
     ) -> asyncio.Future[None]: ...
     def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[PgStmt]: ...
     def cursor_open(
-        self, stmt: PgStmt, args: Sequence[Any], prefetch: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[str, tuple[list[Record], bool]]]: ...
+        self,
+        stmt: PgStmt,
+        args: Sequence[Any],
+        prefetch: int,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
+    ) -> asyncio.Future[tuple[str, tuple[list[Any], bool]]]: ...
     def cursor_fetch(
-        self, stmt: PgStmt, portal: str, count: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[list[Record], bool]]: ...
+        self,
+        stmt: PgStmt,
+        portal: str,
+        count: int,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
+    ) -> asyncio.Future[tuple[list[Any], bool]]: ...
     def cursor_close(self, portal: str) -> None: ...
     def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
     def terminate(self) -> None: ...
@@ -107,7 +162,9 @@ class PgConn:
     def process_id(self) -> int: ...
     def server_parameters(self) -> dict[str, str]: ...
     def clear_statement_cache(self) -> None: ...
-    def set_type_decoder(self, oid: int, decoder: Any = None) -> None: ...
+    def set_type_decoder(self, oid: int, decoder: Any = None, binary: bool = False) -> None: ...
+    def set_builtin_codec(self, oid: int, codec: str | None = None) -> None: ...
+    def reload_schema_state(self) -> None: ...
     def copy_in(
         self, sql: str, args: Sequence[Any], timeout: float | None = None
     ) -> asyncio.Future[PgCopyIn]: ...

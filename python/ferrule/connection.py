@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
 from ferrule._codecs import encode_with
+from ferrule._rowclass import check_record_class
 from ferrule.cursor import CursorFactory
 from ferrule.exceptions import ConnectionClosedError, InterfaceError
 from ferrule.prepared_stmt import PreparedStatement
@@ -78,21 +79,65 @@ class Connection:
         if self._impl.is_closed():
             raise ConnectionClosedError("the connection is closed")
 
-    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
-        """Run ``query`` with ``args`` bound to ``$1, $2, ...`` and return every row."""
+    async def fetch(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        """Run ``query`` with ``args`` bound to ``$1, $2, ...`` and return every row.
+
+        Rows are :class:`Record` objects, or instances of ``record_class`` (a subclass of
+        Record that defines neither ``__new__`` nor ``__init__``), or what ``as_class``
+        returns when called with the columns as keyword arguments (a dataclass, a pydantic
+        model, ...; built natively, one call per row, no dict per row).
+        """
         if self._encoders:
             args = await self._encode_args(query, args)
-        fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
-        result: list[Record] = await _bridge.wait(self._bridge, fut)
+        if record_class is None and as_class is None:
+            fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
+        else:
+            fut = self._impl.query(
+                query,
+                args,
+                ALL,
+                0,
+                self._timeout(timeout),
+                check_record_class(record_class),
+                as_class,
+            )
+        result: list[Any] = await _bridge.wait(self._bridge, fut)
         return result
 
-    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
-        """Run ``query`` and return its first row, or None when there is none."""
+    async def fetchrow(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> Any:
+        """Run ``query`` and return its first row, or None when there is none.
+
+        ``record_class`` and ``as_class`` as in :meth:`fetch`.
+        """
         if self._encoders:
             args = await self._encode_args(query, args)
-        fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
-        result: Record | None = await _bridge.wait(self._bridge, fut)
-        return result
+        if record_class is None and as_class is None:
+            fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
+        else:
+            fut = self._impl.query(
+                query,
+                args,
+                ROW,
+                0,
+                self._timeout(timeout),
+                check_record_class(record_class),
+                as_class,
+            )
+        return await _bridge.wait(self._bridge, fut)
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None
