@@ -360,6 +360,12 @@ async def connect(
     mode). Other keywords: ``sslrootcert``, ``sslcert``, ``sslkey``, ``application_name``,
     ``options``, ``passfile``, ``cancel_timeout`` (seconds to wait for a cancellation to be
     confirmed before the connection is closed, default 2).
+
+    Several hosts (``postgresql://h1:5432,h2:5433/db`` or ``host=["h1", "h2"]``) are tried
+    in order, each attempt bounded by ``timeout``, until one gives a session that
+    ``target_session_attrs`` accepts: ``any`` (default), ``read-write``, ``read-only``,
+    ``primary``, ``standby`` or ``prefer-standby`` (a standby if there is one, else any).
+    ``load_balance_hosts=random`` tries the hosts in random order.
     """
     settings = _pgdsn.build_settings(
         dsn,
