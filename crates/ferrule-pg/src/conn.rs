@@ -178,17 +178,8 @@ enum Interrupt {
 impl PgConnection {
     /// Opens a connection and starts its reader and writer on the current tokio runtime.
     pub async fn connect(cfg: &PgConfig) -> Result<PgConnection, Error> {
-        let est = match cfg.connect_timeout {
-            Some(t) => tokio::time::timeout(t, establish(cfg))
-                .await
-                .map_err(|_| {
-                    Error::new(
-                        ErrorKind::Timeout,
-                        format!("connecting timed out after {:.1}s", t.as_secs_f64()),
-                    )
-                })??,
-            None => establish(cfg).await?,
-        };
+        // `connect_timeout` bounds each host attempt, as in libpq (connect.rs).
+        let est = establish(cfg).await?;
         let (tx, rx) = unbounded_channel();
         let (pending_tx, pending_rx) = unbounded_channel();
         let cache = StatementCache::new(cfg.statement_cache_size);
