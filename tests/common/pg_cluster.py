@@ -378,6 +378,12 @@ class PgCluster:
         self._own(tls.server_key, 0o600)  # postgres refuses a key others can read
         self._own(tls.server_cert, 0o644)
         self.ssl_ca, self.ssl_other_ca = tls.ca_cert, tls.other_ca_cert
+        self._init_data_dir(initdb)
+        self.port = free_tcp_port()
+        self._write_settings()
+
+    def _init_data_dir(self, initdb: str) -> None:
+        """A new cluster in `data_dir` with the harness's settings file and pg_hba rules."""
         cmd = [initdb, "-D", self.data_dir, "--no-sync", "-A", "trust", "-E", "UTF8"]
         cmd += ["--locale=C", "-U", self.superuser]
         _run(self._as_server_user(cmd), "initdb", cwd=self.base_dir, timeout=120)
@@ -389,8 +395,6 @@ class PgCluster:
                 f"{kind} {db} {user} {net} {method}" for kind, db, user, method in _HBA_TCP_RULES
             ]
         self._write(os.path.join(self.data_dir, "pg_hba.conf"), "\n".join(hba) + "\n", 0o600)
-        self.port = free_tcp_port()
-        self._write_settings()
 
     def _write_settings(self) -> None:
         settings = dict(_SERVER_SETTINGS)
