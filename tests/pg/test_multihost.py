@@ -4,6 +4,7 @@ harness: target_session_attrs, load_balance_hosts, dead hosts, and failover."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 
@@ -100,6 +101,72 @@ async def test_bad_settings_are_clear_errors(
         await ferrule.connect(pair.dsn(load_balance_hosts="yes"))
     monkeypatch.setenv("PGTARGETSESSIONATTRS", "standby")
     assert await server_port(pair.dsn()) == pair.standby.port
+
+
+class OldServerProxy:
+    """Forwards to a server but drops its `in_hot_standby` and `default_transaction_read_only`
+    ParameterStatus messages, as a server before PostgreSQL 14 would not send them: the
+    client must then ask (SHOW transaction_read_only, pg_is_in_recovery())."""
+
+    HIDDEN = (b"in_hot_standby\0", b"default_transaction_read_only\0")
+
+    def __init__(self, port: int) -> None:
+        self.target_port = port
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    async def __aenter__(self) -> OldServerProxy:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _handle(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        sr, sw = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def up() -> None:
+            while data := await cr.read(65536):
+                sw.write(data)
+            sw.close()
+
+        async def down() -> None:
+            # Backend messages: a type byte, then a length that counts itself.
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+                while True:
+                    head = await sr.readexactly(5)
+                    body = await sr.readexactly(int.from_bytes(head[1:], "big") - 4)
+                    if not (head[:1] == b"S" and body.startswith(self.HIDDEN)):
+                        cw.write(head + body)
+            cw.close()
+
+        await asyncio.gather(up(), down(), return_exceptions=True)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "want"),
+    [
+        ("read-write", "primary"),
+        ("read-only", "standby"),
+        ("primary", "primary"),
+        ("standby", "standby"),
+    ],
+)
+async def test_servers_without_session_parameters_are_asked(
+    pair: PgReplicaPair, attrs: str, want: str
+) -> None:
+    async with OldServerProxy(pair.standby.port) as s, OldServerProxy(pair.primary.port) as p:
+        hosts = f"127.0.0.1:{s.port},127.0.0.1:{p.port}"
+        dsn = f"postgresql://ferrule@{hosts}/ferrule_test?sslmode=disable"
+        conn = await ferrule.connect(dsn, target_session_attrs=attrs)
+        try:
+            assert "in_hot_standby" not in conn.get_settings()
+            port = await conn.fetchval("SELECT inet_server_port()")
+            assert port == (pair.primary if want == "primary" else pair.standby).port
+        finally:
+            await conn.close()
 
 
 async def test_failover_reroutes_new_connections() -> None:
