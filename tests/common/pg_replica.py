@@ -76,7 +76,8 @@ class PgReplicaPair:
 
     def wait_replayed(self, timeout: float = 30.0) -> None:
         """Wait until the standby has replayed everything the primary has written so far."""
-        lsn = self.primary.psql("SELECT pg_current_wal_lsn()")
+        # The insert position: with synchronous_commit off, a commit may not be written yet.
+        lsn = self.primary.psql("SELECT pg_current_wal_insert_lsn()")
         deadline = time.monotonic() + timeout
         query = "SELECT coalesce(pg_last_wal_replay_lsn() >= :'lsn'::pg_lsn, false)"
         while self.standby.psql(query, lsn=lsn) != "t":

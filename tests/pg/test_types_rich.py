@@ -83,9 +83,9 @@ async def test_range_parameters_take_tuples_and_text(conn: ferrule.PgConnection)
     # A str goes in text form for the server to parse.
     assert await conn.fetchval("SELECT $1::int4range", "[2,4]") == Range(2, 5)
     assert await conn.fetchval("SELECT upper($1::int4range)", "[1,5)") == 5
-    with pytest.raises(ferrule.InterfaceError, match=r"\$1 .*int4range.*Range"):
+    with pytest.raises(ferrule.DataError, match=r"\$1 .*int4range.*Range"):
         await conn.fetchval("SELECT $1::int4range", 5)
-    with pytest.raises(ferrule.InterfaceError, match=r"\$1"):
+    with pytest.raises(ferrule.DataError, match=r"\$1"):
         await conn.fetchval("SELECT $1::int4range", Range("a", "b"))
 
 
@@ -149,9 +149,9 @@ async def test_composite_is_introspected(conn: ferrule.PgConnection, names: dict
     assert nested["ps"][0]["a"] == 2 and nested["ps"][1] is None
     assert nested["n"] == Decimal("1.5")
     assert await conn.fetchval(f"SELECT $1::{pair}", None) is None
-    with pytest.raises(ferrule.InterfaceError, match="has 4 field"):
+    with pytest.raises(ferrule.DataError, match="has 4 field"):
         await conn.fetchval(f"SELECT $1::{pair}", (1, 2))
-    with pytest.raises(ferrule.InterfaceError, match="no field"):
+    with pytest.raises(ferrule.DataError, match="no field"):
         await conn.fetchval(f"SELECT $1::{pair}", {"nope": 1})
 
 
@@ -218,7 +218,7 @@ async def test_hstore(conn: ferrule.PgConnection) -> None:
     assert await conn.fetchval("SELECT $1::hstore", {}) == {}
     assert await conn.fetchval("SELECT $1::hstore[]", [{"a": "b"}, None]) == [{"a": "b"}, None]
     assert await conn.fetchval("SELECT $1::hstore -> 'k'", {"k": "v"}) == "v"
-    with pytest.raises(ferrule.InterfaceError, match="hstore values are str or None"):
+    with pytest.raises(ferrule.DataError, match="hstore values are str or None"):
         await conn.fetchval("SELECT $1::hstore", {"a": 1})
 
 
@@ -277,7 +277,7 @@ async def test_money_bits_and_text_search_parameters(conn: ferrule.PgConnection)
         None,
         "0000000011",
     ]
-    with pytest.raises(ferrule.InterfaceError, match="not a bit string"):
+    with pytest.raises(ferrule.DataError, match="not a bit string"):
         await conn.fetchval("SELECT $1::varbit", "102")
     assert await conn.fetchval("SELECT $1::tsvector @@ $2::tsquery", "a fat cat", "cat") is True
 
@@ -307,7 +307,7 @@ async def test_geometric_types(
 
 
 async def test_geometric_errors(conn: ferrule.PgConnection) -> None:
-    with pytest.raises(ferrule.InterfaceError, match=r"point takes \(x, y\)"):
+    with pytest.raises(ferrule.DataError, match=r"point takes \(x, y\)"):
         await conn.fetchval("SELECT $1::point", (1, 2, 3))
     with pytest.raises(ferrule.InvalidTextRepresentationError):
         await conn.fetchval("SELECT $1::point", "not a point")
