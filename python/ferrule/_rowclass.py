@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from typing import Any
+
 from ferrule._ferrule import Record
 from ferrule.exceptions import InterfaceError
 
@@ -22,3 +26,34 @@ def check_record_class(cls: type[Record] | None) -> type[Record] | None:
                 "records are created by the driver"
             )
     return cls
+
+
+def takes_columns_in_order(cls: Any, names: tuple[str, ...]) -> bool:
+    """Whether ``as_class=cls`` can take a row's columns positionally with the same effect
+    as by keyword: its first parameters are named as the columns, in order, and can be
+    given by position, and any others have defaults (dataclasses and named tuples whose
+    fields are the columns). A positional call costs about half a keyword call. Asked once
+    per batch of rows, answered from a cache."""
+    try:
+        return _takes_columns_in_order(cls, names)
+    except TypeError:  # an unhashable callable: keyword arguments, always right
+        return False
+
+
+_BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_columns_in_order(cls: Any, names: tuple[str, ...]) -> bool:
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    head, rest = params[: len(names)], params[len(names) :]
+    if tuple(p.name for p in head) != names or any(p.kind not in _BY_POSITION for p in head):
+        return False
+    return all(
+        p.default is not inspect.Parameter.empty
+        or p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        for p in rest
+    )

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 import ferrule
+from ferrule._rowclass import takes_columns_in_order
 
 QUERY = "SELECT g AS id, 'n' || g AS name FROM generate_series(1, $1::int) g"
 
@@ -118,6 +119,40 @@ async def test_as_class(conn: ferrule.PgConnection, cls: Any) -> None:
     assert await conn.fetchrow(QUERY, 0, as_class=cls) is None
     stmt = await conn.prepare(QUERY)
     assert await stmt.fetch(1, as_class=cls) == [cls(1, "n1")]
+
+
+async def test_as_class_fields_in_another_order(conn: ferrule.PgConnection) -> None:
+    @dataclasses.dataclass
+    class Reversed:
+        name: str
+        id: int
+        extra: int = 7
+
+    # Columns not in the class's order: keyword arguments, each to its field.
+    assert await conn.fetchrow(QUERY, 1, as_class=Reversed) == Reversed("n1", 1, 7)
+
+
+def test_positional_only_when_equivalent() -> None:
+    @dataclasses.dataclass
+    class WithDefault:
+        id: int
+        name: str
+        extra: int = 0
+
+    @dataclasses.dataclass(kw_only=True)
+    class KeywordOnly:
+        id: int
+        name: str
+
+    cols = ("id", "name")
+    assert takes_columns_in_order(Item, cols)
+    assert takes_columns_in_order(ItemTuple, cols)
+    assert takes_columns_in_order(WithDefault, cols)
+    assert not takes_columns_in_order(Item, ("name", "id"))
+    assert not takes_columns_in_order(Item, ("id",))
+    assert not takes_columns_in_order(KeywordOnly, cols)
+    assert not takes_columns_in_order(lambda **kw: kw, cols)
+    assert not takes_columns_in_order(dict, cols)
 
 
 async def test_as_class_with_any_callable(conn: ferrule.PgConnection) -> None:

@@ -89,3 +89,8 @@ cached_fn!(pg_box, "ferrule.pg_types", "Box");
 cached_fn!(pg_path, "ferrule.pg_types", "Path");
 cached_fn!(pg_polygon, "ferrule.pg_types", "Polygon");
 cached_fn!(pg_circle, "ferrule.pg_types", "Circle");
+cached_fn!(
+    takes_columns_in_order,
+    "ferrule._rowclass",
+    "takes_columns_in_order"
+);

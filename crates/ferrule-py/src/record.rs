@@ -140,16 +140,19 @@ impl Record {
         Ok(obj.unbind())
     }
 
-    /// Builds an instance of `cls` per row, the columns as keyword arguments, in one
-    /// vectorcall: no dict per row (`as_class=`: dataclasses, pydantic models, ...).
+    /// Builds an instance of `cls` from one row in one vectorcall, no dict per row
+    /// (`as_class=`: dataclasses, named tuples, pydantic models, ...): the columns as
+    /// positional arguments when `positional` (the class's fields are the columns, in order),
+    /// else as keyword arguments named after the columns.
     pub fn call_with_columns(
         py: Python<'_>,
         cls: &Bound<'_, PyAny>,
         desc: &Py<RecordDesc>,
         values: Vec<Py<PyAny>>,
+        positional: bool,
     ) -> PyResult<Py<PyAny>> {
         let desc = desc.get();
-        if desc.duplicates {
+        if !positional && desc.duplicates {
             return Err(PyTypeError::new_err(
                 "as_class needs distinct column names (name them with AS)",
             ));
@@ -162,14 +165,19 @@ impl Record {
         let mut args: Vec<*mut ffi::PyObject> = Vec::with_capacity(values.len() + 1);
         args.push(std::ptr::null_mut());
         args.extend(values.iter().map(|v| v.as_ptr()));
-        // SAFETY: `args[1..]` are borrowed live references kept alive by `values`; no
-        // positional arguments; `names` is a tuple of str with one name per value.
+        let (nargs, kwnames) = if positional {
+            (values.len(), std::ptr::null_mut())
+        } else {
+            (0, names.as_ptr())
+        };
+        // SAFETY: `args[1..]` are borrowed live references kept alive by `values`; with
+        // keywords, `names` is a tuple of str with one name per value.
         let obj = unsafe {
             ffi::PyObject_Vectorcall(
                 cls.as_ptr(),
                 args.as_ptr().add(1),
-                ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-                names.as_ptr(),
+                nargs | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                kwnames,
             )
         };
         // SAFETY: a new reference or NULL with an exception set.

@@ -11,6 +11,7 @@ use pyo3::IntoPyObjectExt;
 
 use super::{decode, decode_rich};
 use crate::bridge::Deliver;
+use crate::pytypes;
 use crate::record::{Record, RecordDesc};
 
 /// What the caller wants from the rows.
@@ -65,17 +66,39 @@ pub struct Rows {
     pub class: Option<Arc<RowClass>>,
 }
 
-/// One row as the caller asked: a Record, a Record subclass or an instance of their class.
-fn make_row(
-    py: Python<'_>,
-    desc: &Py<RecordDesc>,
-    values: Vec<Py<PyAny>>,
-    class: Option<&RowClass>,
-) -> PyResult<Py<PyAny>> {
-    match class {
-        None => Record::create(py, desc, values),
-        Some(RowClass::Record(cls)) => Record::create_of(py, cls.bind(py), desc, values),
-        Some(RowClass::Kwargs(cls)) => Record::call_with_columns(py, cls.bind(py), desc, values),
+/// Builds the rows of one delivery as the caller asked: Records, a Record subclass, or
+/// instances of their class (positional arguments when its fields are the columns in order,
+/// keyword arguments otherwise; decided once per delivery).
+struct RowMaker<'a> {
+    desc: Py<RecordDesc>,
+    class: Option<&'a RowClass>,
+    positional: bool,
+}
+
+impl<'a> RowMaker<'a> {
+    fn new(py: Python<'_>, stmt: &Arc<Statement>, class: Option<&'a RowClass>) -> PyResult<Self> {
+        let desc = record_desc(py, stmt)?;
+        let positional = match class {
+            Some(RowClass::Kwargs(cls)) => pytypes::takes_columns_in_order(py)?
+                .call1((cls.bind(py), desc.get().names().bind(py)))?
+                .is_truthy()?,
+            _ => false,
+        };
+        Ok(RowMaker {
+            desc,
+            class,
+            positional,
+        })
+    }
+
+    fn make(&self, py: Python<'_>, values: Vec<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        match self.class {
+            None => Record::create(py, &self.desc, values),
+            Some(RowClass::Record(cls)) => Record::create_of(py, cls.bind(py), &self.desc, values),
+            Some(RowClass::Kwargs(cls)) => {
+                Record::call_with_columns(py, cls.bind(py), &self.desc, values, self.positional)
+            }
+        }
     }
 }
 
@@ -153,15 +176,10 @@ fn records<'py>(
     class: Option<&RowClass>,
 ) -> PyResult<Bound<'py, PyList>> {
     let stmt = &result.statement;
-    let desc = record_desc(py, stmt)?;
+    let maker = RowMaker::new(py, stmt, class)?;
     let mut recs = Vec::with_capacity(result.rows.len());
     for row in &result.rows {
-        recs.push(make_row(
-            py,
-            &desc,
-            decode_row(py, stmt, row, codecs)?,
-            class,
-        )?);
+        recs.push(maker.make(py, decode_row(py, stmt, row, codecs)?)?);
     }
     PyList::new(py, recs)
 }
@@ -175,9 +193,8 @@ impl Deliver for Rows {
             Shape::All => Ok(records(py, result, codecs, class)?.into_any().unbind()),
             Shape::Row => match result.rows.first() {
                 Some(row) => {
-                    let desc = record_desc(py, &result.statement)?;
-                    let values = decode_row(py, &result.statement, row, codecs)?;
-                    make_row(py, &desc, values, class)
+                    let maker = RowMaker::new(py, &result.statement, class)?;
+                    maker.make(py, decode_row(py, &result.statement, row, codecs)?)
                 }
                 None => Ok(py.None()),
             },
