@@ -612,6 +612,14 @@ def get_cluster() -> PgCluster:
         return cluster
 
 
+def get_replica_pair() -> Any:
+    """A primary and a streaming-replication hot standby of their own, started once per
+    process (tests.common.pg_replica.get_replica_pair, a PgReplicaPair)."""
+    from tests.common.pg_replica import get_replica_pair as get_pair
+
+    return get_pair()
+
+
 def _watchdog_main(base_dir: str, stop_cmd: list[str]) -> int:
     sys.stdin.buffer.read()
     subprocess.run(stop_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
