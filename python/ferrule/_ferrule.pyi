@@ -24,6 +24,7 @@ __all__ = [
     "TntWatcher",
     "__version__",
     "pg_connect",
+    "rows_as",
     "set_error_factory",
     "tds_connect",
     "tnt_connect",
@@ -394,4 +395,5 @@ class TntConn:
 
 def tnt_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TntConn]: ...
 def set_error_factory(factory: Any) -> None: ...
+def rows_as(rows: Any, record_class: type[Record] | None = None, as_class: Any = None) -> Any: ...
 def tds_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TdsConn]: ...

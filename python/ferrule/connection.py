@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
 from ferrule._codecs import encode_with
+from ferrule._ferrule import rows_as
 from ferrule._rowclass import check_record_class
 from ferrule.cursor import CursorFactory
 from ferrule.exceptions import ConnectionClosedError, InterfaceError
@@ -96,18 +97,12 @@ class Connection:
         """
         if self._encoders:
             args = await self._encode_args(query, args)
-        if record_class is None and as_class is None:
-            fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
-        else:
-            fut = self._impl.query(
-                query,
-                args,
-                ALL,
-                0,
-                self._timeout(timeout),
-                check_record_class(record_class),
-                as_class,
+        if record_class is not None or as_class is not None:
+            rows: list[Any] = await self._query_as(
+                query, args, ALL, self._timeout(timeout), check_record_class(record_class), as_class
             )
+            return rows
+        fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
         result: list[Any] = await _bridge.wait(self._bridge, fut)
         return result
 
@@ -125,19 +120,40 @@ class Connection:
         """
         if self._encoders:
             args = await self._encode_args(query, args)
-        if record_class is None and as_class is None:
-            fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
-        else:
-            fut = self._impl.query(
-                query,
-                args,
-                ROW,
-                0,
-                self._timeout(timeout),
-                check_record_class(record_class),
-                as_class,
+        if record_class is not None or as_class is not None:
+            return await self._query_as(
+                query, args, ROW, self._timeout(timeout), check_record_class(record_class), as_class
             )
+        fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
         return await _bridge.wait(self._bridge, fut)
+
+    async def _query_as(
+        self,
+        query: str,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        """Rows (``shape`` ALL or ROW) as ``record_class`` or ``as_class``: built from the
+        backend's Records in one native call; a backend whose calls build them directly
+        overrides this."""
+        rows = await _bridge.wait(self._bridge, self._impl.query(query, args, shape, 0, timeout))
+        return rows_as(rows, record_class, as_class)
+
+    async def _query_prepared_as(
+        self,
+        stmt: Any,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        """As :meth:`_query_as`, for a prepared statement."""
+        fut = self._impl.query_prepared(stmt, args, shape, 0, timeout)
+        return rows_as(await _bridge.wait(self._bridge, fut), record_class, as_class)
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None

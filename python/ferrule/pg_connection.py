@@ -14,7 +14,7 @@ from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgConn
+    from ferrule._ferrule import PgConn, Record
 
 
 class PgConnection(Connection):
@@ -198,6 +198,31 @@ class PgConnection(Connection):
             self._termination_listeners.remove(callback)
 
     _impl: PgConn
+
+    async def _query_as(
+        self,
+        query: str,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        # Built natively as the rows are decoded: no intermediate Records.
+        fut = self._impl.query(query, args, shape, 0, timeout, record_class, as_class)
+        return await _bridge.wait(self._bridge, fut)
+
+    async def _query_prepared_as(
+        self,
+        stmt: Any,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        fut = self._impl.query_prepared(stmt, args, shape, 0, timeout, record_class, as_class)
+        return await _bridge.wait(self._bridge, fut)
 
     def get_server_pid(self) -> int:
         """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""

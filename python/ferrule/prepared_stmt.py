@@ -48,18 +48,16 @@ class PreparedStatement:
         conn = self._conn
         if conn._encoders:
             args = encode_with(conn._encoders, self._stmt.param_oids, args)
-        if record_class is None and as_class is None:
-            fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
-        else:
-            fut = conn._impl.query_prepared(
+        if record_class is not None or as_class is not None:
+            return await conn._query_prepared_as(
                 self._stmt,
                 args,
                 shape,
-                column,
                 conn._timeout(timeout),
                 check_record_class(record_class),
                 as_class,
             )
+        fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
         return await _bridge.wait(conn._bridge, fut)
 
     async def fetch(

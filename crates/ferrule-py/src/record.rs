@@ -348,3 +348,50 @@ impl Record {
         Ok(())
     }
 }
+
+/// Rows of a backend whose calls build only Records, turned into `record_class` instances or
+/// `as_class` objects in one native call: `rows` is a list of Records, one Record, or None.
+#[pyfunction]
+#[pyo3(signature = (rows, record_class=None, as_class=None))]
+pub fn rows_as<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    record_class: Option<Bound<'py, PyType>>,
+    as_class: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if rows.is_none() || (record_class.is_none() && as_class.is_none()) {
+        return Ok(rows.clone());
+    }
+    // Whether as_class takes the columns by position, asked once for all the rows.
+    let mut positional: Option<bool> = None;
+    let mut convert = |rec: &Bound<'py, Record>| -> PyResult<Py<PyAny>> {
+        let rec = rec.get();
+        let values: Vec<Py<PyAny>> = rec.values.iter().map(|v| v.clone_ref(py)).collect();
+        if let Some(cls) = &record_class {
+            return Record::create_of(py, cls, &rec.desc, values);
+        }
+        let cls = as_class
+            .as_ref()
+            .expect("checked above: one class is given");
+        let by_position = match positional {
+            Some(p) => p,
+            None => {
+                let names = rec.desc.get().names.bind(py);
+                let p = crate::pytypes::takes_columns_in_order(py)?
+                    .call1((cls, names))?
+                    .is_truthy()?;
+                *positional.insert(p)
+            }
+        };
+        Record::call_with_columns(py, cls, &rec.desc, values, by_position)
+    };
+    if let Ok(rec) = rows.cast::<Record>() {
+        return convert(rec).map(|o| o.into_bound(py));
+    }
+    let list = rows.cast::<PyList>()?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        out.push(convert(item.cast::<Record>()?)?);
+    }
+    Ok(PyList::new(py, out)?.into_any())
+}
