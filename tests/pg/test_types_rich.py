@@ -5,6 +5,7 @@ the codec controls (set_builtin_type_codec, binary user codecs, reload_schema_st
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import pickle
 import struct
 from collections.abc import AsyncIterator
@@ -75,6 +76,13 @@ async def test_ranges_both_ways(
     assert await conn.fetchval(f"SELECT $1::{pg_type}", None) is None
     arr = await conn.fetchval(f"SELECT $1::{pg_type}[]", [value, None])
     assert arr == [value, None]
+
+
+async def test_ranges_of_atomic_bounds_stay_out_of_the_collector(
+    conn: ferrule.PgConnection,
+) -> None:
+    row = await conn.fetchrow("SELECT '[1,5)'::int4range AS r, 'empty'::int4range AS e")
+    assert not gc.is_tracked(row["r"]) and not gc.is_tracked(row)
 
 
 async def test_range_parameters_take_tuples_and_text(conn: ferrule.PgConnection) -> None:

@@ -64,7 +64,7 @@ thread_local! {
 
 /// Values the garbage collector tracks, and which so could close a cycle; atomic values
 /// (and containers CPython or ferrule untracked, like atomic tuples and UUIDs) are not.
-fn is_container(obj: &Bound<'_, PyAny>) -> bool {
+pub(crate) fn is_container(obj: &Bound<'_, PyAny>) -> bool {
     // SAFETY: reading the type flags and GC state of a live object.
     unsafe {
         ffi::PyType_IS_GC(ffi::Py_TYPE(obj.as_ptr())) != 0

@@ -8,6 +8,7 @@ use pyo3::types::PyTuple;
 use pyo3::{IntoPyObjectExt, PyTraverseError};
 
 use crate::convert::to_value;
+use crate::record::is_container;
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct Range {
@@ -34,7 +35,14 @@ impl Range {
             upper: upper.unwrap_or_else(|| py.None()),
             empty: false,
         };
-        Ok(Py::new(py, range)?.into_any())
+        let atomic = !is_container(range.lower.bind(py)) && !is_container(range.upper.bind(py));
+        let obj = Bound::new(py, range)?;
+        if atomic {
+            // SAFETY: a fully built object whose bounds cannot close a cycle; untracked as
+            // CPython untracks atomic tuples, so records of ranges stay untracked too.
+            unsafe { pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
+        }
+        Ok(obj.into_any().unbind())
     }
 
     pub fn empty(py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -45,7 +53,10 @@ impl Range {
             upper_inc: false,
             empty: true,
         };
-        Ok(Py::new(py, range)?.into_any())
+        let obj = Bound::new(py, range)?;
+        // SAFETY: a fully built object holding only None: it cannot close a cycle.
+        unsafe { pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
+        Ok(obj.into_any().unbind())
     }
 
     /// The parameter form the encoder takes for a range type.
