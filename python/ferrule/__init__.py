@@ -11,6 +11,7 @@ from ferrule.exceptions import _make_error
 from ferrule.libsql_connection import LibsqlConnection
 from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
 from ferrule.pg_connection import PgConnection
+from ferrule.pg_types import Box, Circle, Line, LineSegment, Path, Point, Polygon, Range
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.sqlite_connection import SqliteConnection
 from ferrule.sqlite_pool import SqlitePool
@@ -31,6 +32,14 @@ __all__ = [
     "LibsqlConnection",
     "SqliteConnection",
     "SqlitePool",
+    "Box",
+    "Circle",
+    "Line",
+    "LineSegment",
+    "Path",
+    "Point",
+    "Polygon",
+    "Range",
     "Cursor",
     "CursorFactory",
     "PreparedStatement",

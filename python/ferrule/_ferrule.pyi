@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Generator, Iterable, Iterator, Sequence
 from typing import Any, Literal, final, overload
 
+from typing_extensions import disjoint_base
+
 __all__ = [
     "Bridge",
     "LibsqlConn",
@@ -11,6 +13,7 @@ __all__ = [
     "PgCopyIn",
     "PgCopyOut",
     "PgStmt",
+    "Range",
     "Ready",
     "Record",
     "RecordDescription",
@@ -27,6 +30,7 @@ __all__ = [
     "__version__",
     "libsql_connect",
     "pg_connect",
+    "rows_as",
     "set_error_factory",
     "sqlite_connect",
     "tds_connect",
@@ -66,10 +70,14 @@ class YieldingReady:
     def __next__(self) -> Any: ...
     def done(self) -> bool: ...
 
-@final
+@disjoint_base
 class Record:
-    """A result row: ``row[0]``, ``row["name"]``, ``get``, ``keys``, ``values``, ``items``."""
+    """A result row: ``row[0]``, ``row["name"]``, ``get``, ``keys``, ``values``, ``items``.
 
+    Subclasses (without ``__new__`` or ``__init__``) can be asked for with ``record_class=``.
+    """
+
+    def __new__(cls) -> Record: ...
     def __len__(self) -> int: ...
     @overload
     def __getitem__(self, key: int | str, /) -> Any: ...
@@ -89,6 +97,38 @@ class Record:
     def __ge__(self, other: Record | tuple[Any, ...], /) -> bool: ...
 
 @final
+class Range:
+    """A range value: ``Range(1, 5)`` is ``[1,5)``; None as a bound is infinite."""
+
+    def __new__(
+        cls,
+        lower: Any = None,
+        upper: Any = None,
+        *,
+        lower_inc: bool = True,
+        upper_inc: bool = False,
+        empty: bool = False,
+    ) -> Range: ...
+    @property
+    def lower(self) -> Any: ...
+    @property
+    def upper(self) -> Any: ...
+    @property
+    def lower_inc(self) -> bool: ...
+    @property
+    def upper_inc(self) -> bool: ...
+    @property
+    def lower_inf(self) -> bool: ...
+    @property
+    def upper_inf(self) -> bool: ...
+    @property
+    def isempty(self) -> bool: ...
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+@final
 class PgStmt:
     @property
     def sql(self) -> str: ...
@@ -106,6 +146,8 @@ class PgConn:
         shape: int = 0,
         column: int = 0,
         timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
     ) -> asyncio.Future[Any]: ...
     def query_prepared(
         self,
@@ -114,6 +156,8 @@ class PgConn:
         shape: int = 0,
         column: int = 0,
         timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
     ) -> asyncio.Future[Any]: ...
     def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
     def executemany(
@@ -121,11 +165,23 @@ class PgConn:
     ) -> asyncio.Future[None]: ...
     def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[PgStmt]: ...
     def cursor_open(
-        self, stmt: PgStmt, args: Sequence[Any], prefetch: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[str, tuple[list[Record], bool]]]: ...
+        self,
+        stmt: PgStmt,
+        args: Sequence[Any],
+        prefetch: int,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
+    ) -> asyncio.Future[tuple[str, tuple[list[Any], bool]]]: ...
     def cursor_fetch(
-        self, stmt: PgStmt, portal: str, count: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[list[Record], bool]]: ...
+        self,
+        stmt: PgStmt,
+        portal: str,
+        count: int,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Any = None,
+    ) -> asyncio.Future[tuple[list[Any], bool]]: ...
     def cursor_close(self, portal: str) -> None: ...
     def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
     def terminate(self) -> None: ...
@@ -134,7 +190,9 @@ class PgConn:
     def process_id(self) -> int: ...
     def server_parameters(self) -> dict[str, str]: ...
     def clear_statement_cache(self) -> None: ...
-    def set_type_decoder(self, oid: int, decoder: Any = None) -> None: ...
+    def set_type_decoder(self, oid: int, decoder: Any = None, binary: bool = False) -> None: ...
+    def set_builtin_codec(self, oid: int, codec: str | None = None) -> None: ...
+    def reload_schema_state(self) -> None: ...
     def copy_in(
         self, sql: str, args: Sequence[Any], timeout: float | None = None
     ) -> asyncio.Future[PgCopyIn]: ...
@@ -456,4 +514,5 @@ class LibsqlConn:
 
 def libsql_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[LibsqlConn]: ...
 def set_error_factory(factory: Any) -> None: ...
+def rows_as(rows: Any, record_class: type[Record] | None = None, as_class: Any = None) -> Any: ...
 def tds_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TdsConn]: ...

@@ -17,6 +17,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ferrule.exceptions import InterfaceError
 
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+TARGET_SESSION_ATTRS = (
+    "any",
+    "read-write",
+    "read-only",
+    "primary",
+    "standby",
+    "prefer-standby",
+)
+LOAD_BALANCE_HOSTS = ("disable", "random")
 _SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")
 # Query-string keys that are ferrule/libpq settings rather than server settings.
 _KNOWN = {
@@ -39,6 +48,8 @@ _KNOWN = {
     "command_timeout",
     "passfile",
     "cancel_timeout",
+    "target_session_attrs",
+    "load_balance_hosts",
 }
 
 
@@ -212,6 +223,16 @@ def build_settings(dsn: str | None, kwargs: Mapping[str, Any]) -> dict[str, Any]
     if options:
         server_settings.setdefault("options", str(options))
 
+    attrs = merged.get("target_session_attrs") or env.get("PGTARGETSESSIONATTRS") or "any"
+    if attrs not in TARGET_SESSION_ATTRS:
+        raise InterfaceError(
+            f"invalid target_session_attrs {attrs!r}: expected one of "
+            f"{', '.join(TARGET_SESSION_ATTRS)}"
+        )
+    balance = merged.get("load_balance_hosts") or env.get("PGLOADBALANCEHOSTS") or "disable"
+    if balance not in LOAD_BALANCE_HOSTS:
+        raise InterfaceError(f"invalid load_balance_hosts {balance!r}: expected disable or random")
+
     connect_timeout = merged.get("connect_timeout") or env.get("PGCONNECT_TIMEOUT") or 60
     cache = merged.get("statement_cache_size", 256)
     return {
@@ -228,6 +249,8 @@ def build_settings(dsn: str | None, kwargs: Mapping[str, Any]) -> dict[str, Any]
         "server_settings": list(server_settings.items()),
         "statement_cache_size": int(cache),
         "cancel_timeout": float(merged.get("cancel_timeout", 2.0)),
+        "target_session_attrs": str(attrs),
+        "load_balance_hosts": balance == "random",
         "command_timeout": (
             None if merged.get("command_timeout") is None else float(merged["command_timeout"])
         ),

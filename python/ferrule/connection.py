@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
 from ferrule._codecs import encode_with
+from ferrule._ferrule import rows_as
+from ferrule._rowclass import check_record_class
 from ferrule.cursor import CursorFactory
 from ferrule.exceptions import ConnectionClosedError, InterfaceError
 from ferrule.prepared_stmt import PreparedStatement
@@ -79,21 +81,80 @@ class Connection:
         if self._impl.is_closed():
             raise ConnectionClosedError("the connection is closed")
 
-    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
-        """Run ``query`` with ``args`` bound to ``$1, $2, ...`` and return every row."""
+    async def fetch(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        """Run ``query`` with ``args`` bound to ``$1, $2, ...`` and return every row.
+
+        Rows are :class:`Record` objects, or instances of ``record_class`` (a subclass of
+        Record that defines neither ``__new__`` nor ``__init__``), or what ``as_class``
+        returns when called with the columns as keyword arguments (a dataclass, a pydantic
+        model, ...; built natively, one call per row, no dict per row).
+        """
         if self._encoders:
             args = await self._encode_args(query, args)
+        if record_class is not None or as_class is not None:
+            rows: list[Any] = await self._query_as(
+                query, args, ALL, self._timeout(timeout), check_record_class(record_class), as_class
+            )
+            return rows
         fut = self._impl.query(query, args, ALL, 0, self._timeout(timeout))
-        result: list[Record] = await _bridge.wait(self._bridge, fut)
+        result: list[Any] = await _bridge.wait(self._bridge, fut)
         return result
 
-    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
-        """Run ``query`` and return its first row, or None when there is none."""
+    async def fetchrow(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> Any:
+        """Run ``query`` and return its first row, or None when there is none.
+
+        ``record_class`` and ``as_class`` as in :meth:`fetch`.
+        """
         if self._encoders:
             args = await self._encode_args(query, args)
+        if record_class is not None or as_class is not None:
+            return await self._query_as(
+                query, args, ROW, self._timeout(timeout), check_record_class(record_class), as_class
+            )
         fut = self._impl.query(query, args, ROW, 0, self._timeout(timeout))
-        result: Record | None = await _bridge.wait(self._bridge, fut)
-        return result
+        return await _bridge.wait(self._bridge, fut)
+
+    async def _query_as(
+        self,
+        query: str,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        """Rows (``shape`` ALL or ROW) as ``record_class`` or ``as_class``: built from the
+        backend's Records in one native call; a backend whose calls build them directly
+        overrides this."""
+        rows = await _bridge.wait(self._bridge, self._impl.query(query, args, shape, 0, timeout))
+        return rows_as(rows, record_class, as_class)
+
+    async def _query_prepared_as(
+        self,
+        stmt: Any,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        """As :meth:`_query_as`, for a prepared statement."""
+        fut = self._impl.query_prepared(stmt, args, shape, 0, timeout)
+        return rows_as(await _bridge.wait(self._bridge, fut), record_class, as_class)
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None

@@ -14,7 +14,7 @@ from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgConn
+    from ferrule._ferrule import PgConn, Record
 
 
 class PgConnection(Connection):
@@ -199,6 +199,31 @@ class PgConnection(Connection):
 
     _impl: PgConn
 
+    async def _query_as(
+        self,
+        query: str,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        # Built natively as the rows are decoded: no intermediate Records.
+        fut = self._impl.query(query, args, shape, 0, timeout, record_class, as_class)
+        return await _bridge.wait(self._bridge, fut)
+
+    async def _query_prepared_as(
+        self,
+        stmt: Any,
+        args: Sequence[Any],
+        shape: int,
+        timeout: float | None,
+        record_class: type[Record] | None,
+        as_class: Callable[..., Any] | None,
+    ) -> Any:
+        fut = self._impl.query_prepared(stmt, args, shape, 0, timeout, record_class, as_class)
+        return await _bridge.wait(self._bridge, fut)
+
     def get_server_pid(self) -> int:
         """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""
         return self._impl.process_id()
@@ -222,25 +247,7 @@ class PgConnection(Connection):
         """Forget every cached prepared statement (they are closed on the server)."""
         self._impl.clear_statement_cache()
 
-    async def set_type_codec(
-        self,
-        typename: str,
-        *,
-        schema: str | None = None,
-        encoder: Callable[[Any], Any] | None = None,
-        decoder: Callable[[str], Any] | None = None,
-        format: str = "text",
-    ) -> None:
-        """Register a codec for a type (an extension type, an enum, or a built-in one).
-
-        ``decoder`` receives the value's text form (``format="text"``, the only format user
-        codecs use) and returns the Python value; ``encoder`` receives the Python value and
-        returns its text form (a ``str``), sent in text format for parameters of that type.
-        ``typename`` is resolved through the search path unless ``schema`` is given. Cached
-        statements are dropped so the codec applies at once.
-        """
-        if format != "text":
-            raise InterfaceError("user codecs exchange values in text format only")
+    async def _type_oid(self, typename: str, schema: str | None) -> int:
         if schema is None:
             oid = await self.fetchval("SELECT to_regtype($1)::oid", typename)
         else:
@@ -252,15 +259,64 @@ class PgConnection(Connection):
             )
         if oid is None:
             raise InterfaceError(f"unknown type {typename!r}")
-        self._impl.set_type_decoder(oid, decoder)
+        return int(oid)
+
+    async def set_type_codec(
+        self,
+        typename: str,
+        *,
+        schema: str | None = None,
+        encoder: Callable[[Any], Any] | None = None,
+        decoder: Callable[[Any], Any] | None = None,
+        format: str = "text",
+    ) -> None:
+        """Register a codec for a type (an extension type, an enum, or a built-in one).
+
+        With ``format="text"`` the ``decoder`` receives the value's text form (a ``str``) and
+        the ``encoder`` returns one; with ``format="binary"`` they exchange the type's binary
+        wire form as ``bytes`` (what its ``typsend``/``typreceive`` functions produce). The
+        decoder also applies to the type inside arrays, composites and ranges; the encoder
+        to parameters of exactly that type. ``typename`` is resolved through the search path
+        unless ``schema`` is given. Cached statements are dropped so the codec applies at once.
+        """
+        if format not in ("text", "binary"):
+            raise InterfaceError(f"format must be 'text' or 'binary', not {format!r}")
+        oid = await self._type_oid(typename, schema)
+        self._impl.set_type_decoder(oid, decoder, format == "binary")
         if encoder is None:
             self._encoders.pop(oid, None)
         else:
             self._encoders[oid] = encoder
 
     async def reset_type_codec(self, typename: str, *, schema: str | None = None) -> None:
-        """Restore ferrule's own handling of a type."""
-        await self.set_type_codec(typename, schema=schema)
+        """Restore ferrule's own handling of a type (undoes ``set_type_codec`` and
+        ``set_builtin_type_codec``)."""
+        oid = await self._type_oid(typename, schema)
+        self._impl.set_type_decoder(oid, None)
+        self._impl.set_builtin_codec(oid, None)
+        self._encoders.pop(oid, None)
+
+    async def set_builtin_type_codec(
+        self, typename: str, *, schema: str | None = None, codec_name: str
+    ) -> None:
+        """Handle a type with one of ferrule's own codecs, by the codec's type name.
+
+        For types whose wire form is that of a built-in type: an extension type built on
+        ``int4``'s functions uses ``codec_name="int4"``; an hstore-like type
+        ``codec_name="hstore"``. Values are then read and written as that type, in binary.
+        """
+        oid = await self._type_oid(typename, schema)
+        self._impl.set_type_decoder(oid, None)
+        self._encoders.pop(oid, None)
+        try:
+            self._impl.set_builtin_codec(oid, codec_name)
+        except ValueError as exc:
+            raise InterfaceError(str(exc)) from None
+
+    def reload_schema_state(self) -> None:
+        """Forget what the connection learned about types (composite fields, enums, ...) and
+        every cached statement: call it after ``ALTER TYPE`` or reinstalling an extension."""
+        self._impl.reload_schema_state()
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
@@ -329,6 +385,12 @@ async def connect(
     mode). Other keywords: ``sslrootcert``, ``sslcert``, ``sslkey``, ``application_name``,
     ``options``, ``passfile``, ``cancel_timeout`` (seconds to wait for a cancellation to be
     confirmed before the connection is closed, default 2).
+
+    Several hosts (``postgresql://h1:5432,h2:5433/db`` or ``host=["h1", "h2"]``) are tried
+    in order, each attempt bounded by ``timeout``, until one gives a session that
+    ``target_session_attrs`` accepts: ``any`` (default), ``read-write``, ``read-only``,
+    ``primary``, ``standby`` or ``prefer-standby`` (a standby if there is one, else any).
+    ``load_balance_hosts=random`` tries the hosts in random order.
     """
     settings = _pgdsn.build_settings(
         dsn,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
 from ferrule._codecs import encode_with
+from ferrule._rowclass import check_record_class
 from ferrule.cursor import CursorFactory
 
 if TYPE_CHECKING:
@@ -44,21 +45,49 @@ class PreparedStatement:
         return self._stmt.columns
 
     async def _run(
-        self, args: Sequence[Any], shape: int, column: int, timeout: float | None
+        self,
+        args: Sequence[Any],
+        shape: int,
+        column: int,
+        timeout: float | None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
     ) -> Any:
         conn = self._conn
         if conn._encoders:
             args = encode_with(conn._encoders, self._param_oids(), args)
+        if record_class is not None or as_class is not None:
+            return await conn._query_prepared_as(
+                self._stmt,
+                args,
+                shape,
+                conn._timeout(timeout),
+                check_record_class(record_class),
+                as_class,
+            )
         fut = conn._impl.query_prepared(self._stmt, args, shape, column, conn._timeout(timeout))
         return await _bridge.wait(conn._bridge, fut)
 
-    async def fetch(self, *args: Any, timeout: float | None = None) -> list[Record]:
-        result: list[Record] = await self._run(args, 0, 0, timeout)
+    async def fetch(
+        self,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        """Every row; ``record_class`` and ``as_class`` as in :meth:`Connection.fetch`."""
+        result: list[Any] = await self._run(args, 0, 0, timeout, record_class, as_class)
         return result
 
-    async def fetchrow(self, *args: Any, timeout: float | None = None) -> Record | None:
-        result: Record | None = await self._run(args, 1, 0, timeout)
-        return result
+    async def fetchrow(
+        self,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> Any:
+        """The first row or None; ``record_class`` and ``as_class`` as in ``fetch``."""
+        return await self._run(args, 1, 0, timeout, record_class, as_class)
 
     async def fetchval(self, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
         return await self._run(args, 2, column, timeout)

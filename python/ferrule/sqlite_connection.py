@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge, _sqlitedsn
@@ -64,8 +64,20 @@ class SqliteDialect(Connection):
     # queued to the connection's thread returns a future, awaited as usual. They do what
     # Connection's do (SQLite has no type codecs to apply).
 
-    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
-        """Run ``query`` with ``args`` bound to its placeholders and return every row."""
+    async def fetch(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> list[Any]:
+        """Run ``query`` with ``args`` bound to its placeholders and return every row
+        (``record_class`` / ``as_class`` as in :meth:`Connection.fetch`)."""
+        if record_class is not None or as_class is not None:
+            return await super().fetch(
+                query, *args, timeout=timeout, record_class=record_class, as_class=as_class
+            )
         t = self._command_timeout if timeout is None else self._timeout(timeout)
         fut = self._impl.query(query, args, ALL, 0, t)
         if fut.__class__ is Ready:
@@ -73,14 +85,25 @@ class SqliteDialect(Connection):
             return rows
         return await self._finish(fut)  # type: ignore[no-any-return]
 
-    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
+    async def fetchrow(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> Any:
         """Run ``query`` and return its first row, or None when there is none."""
+        if record_class is not None or as_class is not None:
+            return await super().fetchrow(
+                query, *args, timeout=timeout, record_class=record_class, as_class=as_class
+            )
         t = self._command_timeout if timeout is None else self._timeout(timeout)
         fut = self._impl.query(query, args, ROW, 0, t)
         if fut.__class__ is Ready:
             row: Record | None = fut.result()
             return row
-        return await self._finish(fut)  # type: ignore[no-any-return]
+        return await self._finish(fut)
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None

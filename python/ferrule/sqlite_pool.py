@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _sqlitedsn
@@ -56,13 +56,31 @@ class SqlitePoolConnection(SqliteConnection):
         if self._lease.released:
             raise ConnectionClosedError("the connection was released to its pool")
 
-    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
+    async def fetch(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> list[Any]:
         self._check_open()
-        return await super().fetch(query, *args, timeout=timeout)
+        return await super().fetch(
+            query, *args, timeout=timeout, record_class=record_class, as_class=as_class
+        )
 
-    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
+    async def fetchrow(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> Any:
         self._check_open()
-        return await super().fetchrow(query, *args, timeout=timeout)
+        return await super().fetchrow(
+            query, *args, timeout=timeout, record_class=record_class, as_class=as_class
+        )
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None

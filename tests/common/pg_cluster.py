@@ -378,6 +378,12 @@ class PgCluster:
         self._own(tls.server_key, 0o600)  # postgres refuses a key others can read
         self._own(tls.server_cert, 0o644)
         self.ssl_ca, self.ssl_other_ca = tls.ca_cert, tls.other_ca_cert
+        self._init_data_dir(initdb)
+        self.port = free_tcp_port()
+        self._write_settings()
+
+    def _init_data_dir(self, initdb: str) -> None:
+        """A new cluster in `data_dir` with the harness's settings file and pg_hba rules."""
         cmd = [initdb, "-D", self.data_dir, "--no-sync", "-A", "trust", "-E", "UTF8"]
         cmd += ["--locale=C", "-U", self.superuser]
         _run(self._as_server_user(cmd), "initdb", cwd=self.base_dir, timeout=120)
@@ -389,8 +395,6 @@ class PgCluster:
                 f"{kind} {db} {user} {net} {method}" for kind, db, user, method in _HBA_TCP_RULES
             ]
         self._write(os.path.join(self.data_dir, "pg_hba.conf"), "\n".join(hba) + "\n", 0o600)
-        self.port = free_tcp_port()
-        self._write_settings()
 
     def _write_settings(self) -> None:
         settings = dict(_SERVER_SETTINGS)
@@ -606,6 +610,14 @@ def get_cluster() -> PgCluster:
             raise ClusterUnavailableError(_failure) from exc
         _cluster = cluster
         return cluster
+
+
+def get_replica_pair() -> Any:
+    """A primary and a streaming-replication hot standby of their own, started once per
+    process (tests.common.pg_replica.get_replica_pair, a PgReplicaPair)."""
+    from tests.common.pg_replica import get_replica_pair as get_pair
+
+    return get_pair()
 
 
 def _watchdog_main(base_dir: str, stop_cmd: list[str]) -> int:

@@ -21,8 +21,8 @@ def parse_point(text: str) -> tuple[float, ...]:
     return tuple(float(x) for x in text.strip("()").split(","))
 
 
-async def test_unknown_type_is_text_until_a_codec_is_set(conn: Any) -> None:
-    assert await conn.fetchval("SELECT '(1,2)'::point") == "(1,2)"
+async def test_a_user_codec_replaces_ferrules_own(conn: Any) -> None:
+    assert await conn.fetchval("SELECT '(1,2)'::point") == ferrule.Point(1.0, 2.0)
     await conn.set_type_codec("point", decoder=parse_point, encoder=lambda p: f"({p[0]},{p[1]})")
     assert await conn.fetchval("SELECT '(1,2)'::point") == (1.0, 2.0)
     assert await conn.fetchval("SELECT $1::point", (3, 4)) == (3.0, 4.0)
@@ -56,5 +56,5 @@ async def test_executemany_applies_encoders(conn: Any) -> None:
 async def test_unknown_type_name_is_a_clear_error(conn: Any) -> None:
     with pytest.raises(ferrule.InterfaceError, match="unknown type"):
         await conn.set_type_codec("no_such_type", decoder=str)
-    with pytest.raises(ferrule.InterfaceError, match="text format"):
-        await conn.set_type_codec("point", decoder=str, format="binary")
+    with pytest.raises(ferrule.InterfaceError, match="format must be"):
+        await conn.set_type_codec("point", decoder=str, format="tuple")

@@ -33,6 +33,19 @@ impl SslMode {
     }
 }
 
+/// Which session a multi-host connect accepts (libpq's `target_session_attrs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetSessionAttrs {
+    #[default]
+    Any,
+    ReadWrite,
+    ReadOnly,
+    Primary,
+    Standby,
+    /// A standby if any host is one, else any server.
+    PreferStandby,
+}
+
 /// One host to try: a TCP host name or address, or a unix socket directory (starts with `/`).
 #[derive(Debug, Clone)]
 pub struct PgHost {
@@ -59,6 +72,9 @@ pub struct PgConfig {
     pub statement_cache_size: usize,
     /// How long to wait for the server to confirm a cancellation before closing the connection.
     pub cancel_timeout: Duration,
+    pub target_session_attrs: TargetSessionAttrs,
+    /// Try hosts (and each host's addresses) in random order (`load_balance_hosts=random`).
+    pub load_balance_hosts: bool,
 }
 
 impl Default for PgConfig {
@@ -80,6 +96,8 @@ impl Default for PgConfig {
             server_settings: Vec::new(),
             statement_cache_size: 256,
             cancel_timeout: Duration::from_secs(2),
+            target_session_attrs: TargetSessionAttrs::Any,
+            load_balance_hosts: false,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::encode::encode_bind;
 use crate::io::{reader_task, writer_task};
 use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
 use crate::statement::{Column, Statement, StatementCache};
-use crate::types;
+use crate::typeinfo::TypeRegistry;
 
 /// Limits of one call: an absolute deadline and a token the caller cancels.
 #[derive(Default, Clone)]
@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     /// Types read in text format although ferrule has a binary codec for them (the user
     /// registered a codec of their own).
     pub text_oids: Mutex<Vec<u32>>,
+    /// Types beyond the plain built-ins met on this connection, and the user's codec choices.
+    pub types: TypeRegistry,
     seq: AtomicU64,
     pub cancel_target: CancelTarget,
     pub cancel_timeout: Duration,
@@ -176,17 +178,8 @@ enum Interrupt {
 impl PgConnection {
     /// Opens a connection and starts its reader and writer on the current tokio runtime.
     pub async fn connect(cfg: &PgConfig) -> Result<PgConnection, Error> {
-        let est = match cfg.connect_timeout {
-            Some(t) => tokio::time::timeout(t, establish(cfg))
-                .await
-                .map_err(|_| {
-                    Error::new(
-                        ErrorKind::Timeout,
-                        format!("connecting timed out after {:.1}s", t.as_secs_f64()),
-                    )
-                })??,
-            None => establish(cfg).await?,
-        };
+        // `connect_timeout` bounds each host attempt, as in libpq (connect.rs).
+        let est = establish(cfg).await?;
         let (tx, rx) = unbounded_channel();
         let (pending_tx, pending_rx) = unbounded_channel();
         let cache = StatementCache::new(cfg.statement_cache_size);
@@ -200,6 +193,7 @@ impl PgConnection {
             cache_enabled: cache.enabled(),
             cache: Mutex::new(cache),
             text_oids: Mutex::new(Vec::new()),
+            types: TypeRegistry::default(),
             seq: AtomicU64::new(0),
             cancel_target: CancelTarget {
                 endpoint: est.endpoint,
@@ -401,25 +395,20 @@ impl PgConnection {
         frontend::describe(b'S', &name, &mut buf).map_err(interface)?;
         frontend::sync(&mut buf);
         let resp = self.roundtrip(buf, false, ctl).await?;
-        let mut columns = resp.columns.unwrap_or_default();
-        let text_oids = self.shared.text_oids.lock().clone();
-        for c in &mut columns {
-            c.format = i16::from(types::is_binary(c.type_oid) && !text_oids.contains(&c.type_oid));
-        }
         let closer = named.then(|| self.shared.tx.clone());
-        let params = resp.params.unwrap_or_default();
-        let param_formats = params
-            .iter()
-            .map(|o| i16::from(types::is_binary(*o) && !text_oids.contains(o)))
-            .collect();
-        let stmt = Arc::new(Statement::new(
-            name,
-            sql.to_owned(),
-            params,
-            param_formats,
-            columns,
-            closer,
-        ));
+        // Formats and type details per parameter and column; types met for the first time
+        // are read from pg_catalog here, before any Bind (typeload.rs).
+        let stmt = self
+            .typed_statement(
+                name,
+                sql,
+                resp.params.unwrap_or_default(),
+                resp.columns.unwrap_or_default(),
+                closer,
+                ctl,
+            )
+            .await?;
+        let stmt = Arc::new(stmt);
         if named && self.shared.cache_enabled {
             let evicted = self.shared.cache.lock().put(stmt.clone());
             drop(evicted);

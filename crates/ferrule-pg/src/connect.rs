@@ -19,8 +19,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::TlsConnector;
 
-use crate::config::{PgConfig, PgHost};
+use crate::config::{PgConfig, PgHost, TargetSessionAttrs};
 use crate::errors;
+use crate::hosts;
 use crate::tls;
 
 pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -318,30 +319,114 @@ async fn startup(
     }
 }
 
-/// Connects to the first host that accepts, trying every resolved address in turn.
+/// Connects to the first host that accepts and matches `target_session_attrs`, trying every
+/// resolved address of every host in turn (shuffled with `load_balance_hosts`).
+/// `connect_timeout` bounds each attempt, as in libpq.
 pub async fn establish(cfg: &PgConfig) -> Result<Established, Error> {
     let tls_config = tls::client_config(cfg)?;
-    let mut last_err: Option<Error> = None;
-    for host in &cfg.hosts {
-        let endpoints = match resolve(host).await {
+    let mut hosts: Vec<&PgHost> = cfg.hosts.iter().collect();
+    if cfg.load_balance_hosts {
+        hosts::shuffle(&mut hosts);
+    }
+    let attrs = cfg.target_session_attrs;
+    let mut attempts = Vec::new();
+    match find_session(cfg, &hosts, &tls_config, attrs, &mut attempts).await {
+        Ok(Some(est)) => return Ok(est),
+        Ok(None) => {}
+        Err(e) => return Err(e),
+    }
+    if attrs == TargetSessionAttrs::PreferStandby {
+        // No standby anywhere: any server will do.
+        let any = TargetSessionAttrs::Any;
+        if let Some(est) = find_session(cfg, &hosts, &tls_config, any, &mut attempts).await? {
+            return Ok(est);
+        }
+    }
+    Err(match (attrs, attempts.pop()) {
+        (TargetSessionAttrs::Any, Some((_, Some(e)))) => e,
+        (TargetSessionAttrs::Any, _) => Error::connection_failure("no host to connect to"),
+        (_, last) => {
+            let mut described: Vec<String> = attempts.into_iter().map(|(d, _)| d).collect();
+            described.extend(last.map(|(d, _)| d));
+            hosts::no_match(attrs, &described)
+        }
+    })
+}
+
+/// One pass over the hosts: the first matching session, or None with every attempt recorded
+/// as (description, error). A server's own error (bad password, no database) is final.
+async fn find_session(
+    cfg: &PgConfig,
+    hosts: &[&PgHost],
+    tls_config: &Option<Arc<ClientConfig>>,
+    attrs: TargetSessionAttrs,
+    attempts: &mut Vec<(String, Option<Error>)>,
+) -> Result<Option<Established>, Error> {
+    let bounded = |what: String| {
+        move |_| {
+            let secs = cfg.connect_timeout.unwrap_or_default().as_secs_f64();
+            Error::new(
+                ErrorKind::Timeout,
+                format!("connecting to {what} timed out after {secs:.1}s"),
+            )
+        }
+    };
+    for host in hosts {
+        let label = format!("{}:{}", host.host, host.port);
+        let resolved = match cfg.connect_timeout {
+            Some(t) => tokio::time::timeout(t, resolve(host))
+                .await
+                .map_err(bounded(label.clone()))
+                .and_then(|r| r),
+            None => resolve(host).await,
+        };
+        let mut endpoints = match resolved {
             Ok(e) => e,
             Err(e) => {
-                last_err = Some(e);
+                attempts.push((format!("{label}: {}", e.message), Some(e)));
                 continue;
             }
         };
+        if cfg.load_balance_hosts {
+            hosts::shuffle(&mut endpoints);
+        }
         for endpoint in endpoints {
-            match try_endpoint(cfg, host, endpoint, tls_config.clone()).await {
-                Ok(est) => return Ok(est),
-                // A server that answered with an error (bad password, no database) is final.
+            let what = endpoint.to_string();
+            let attempt = async {
+                let mut est = try_endpoint(cfg, host, endpoint, tls_config.clone()).await?;
+                if attrs == TargetSessionAttrs::Any {
+                    return Ok((est, None));
+                }
+                let kind = hosts::session_kind(&mut est, attrs).await?;
+                Ok::<_, Error>((est, Some(kind)))
+            };
+            let outcome = match cfg.connect_timeout {
+                Some(t) => tokio::time::timeout(t, attempt)
+                    .await
+                    .map_err(bounded(what.clone()))
+                    .and_then(|r| r),
+                None => attempt.await,
+            };
+            match outcome {
+                Ok((est, None)) => return Ok(Some(est)),
+                Ok((est, Some(kind))) if attrs.accepts(kind) => return Ok(Some(est)),
+                Ok((est, Some(kind))) => {
+                    let role = match (kind.standby, kind.read_only) {
+                        (true, _) => "a standby",
+                        (false, true) => "read-only",
+                        (false, false) => "a read-write primary",
+                    };
+                    attempts.push((format!("{what}: {role}"), None));
+                    hosts::reject(est).await;
+                }
                 Err(e) if e.kind == ErrorKind::Database || e.kind == ErrorKind::Authentication => {
                     return Err(e)
                 }
-                Err(e) => last_err = Some(e),
+                Err(e) => attempts.push((format!("{what}: {}", e.message), Some(e))),
             }
         }
     }
-    Err(last_err.unwrap_or_else(|| Error::connection_failure("no host to connect to")))
+    Ok(None)
 }
 
 async fn try_endpoint(

@@ -6,6 +6,7 @@ use ferrule_core::{Error, ErrorKind, Value};
 use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
 
+use crate::encode_rich;
 use crate::statement::Statement;
 use crate::types::{self, Oid};
 
@@ -18,22 +19,34 @@ pub fn encode_bind(
     stmt: &Statement,
     params: &[Value],
 ) -> Result<(), Error> {
-    let formats = stmt
-        .params
-        .iter()
-        .map(|&oid| i16::from(types::is_binary(oid)));
+    let typed = |i: usize| stmt.param_types.get(i).and_then(Option::as_ref);
+    // Per value, not per statement: a str for a typed parameter whose binary encoder takes
+    // none (a range, a point) goes in text form for the server to parse.
+    let wire_format = |i: usize, value: &Value| -> i16 {
+        let format = stmt.param_formats.get(i).copied().unwrap_or(0);
+        match (typed(i), value) {
+            (Some(t), Value::Text(_)) if format == 1 && !encode_rich::takes_text(t) => 0,
+            _ => format,
+        }
+    };
+    let formats = params.iter().enumerate().map(|(i, v)| wire_format(i, v));
     let result_formats = stmt.columns.iter().map(|c| c.format);
     let mut index = 0usize;
     let res = frontend::bind(
         portal,
         &stmt.name,
         formats,
-        params
-            .iter()
-            .zip(stmt.params.iter().zip(stmt.param_formats.iter())),
-        |(value, (&oid, &format)), out| {
+        params.iter().zip(stmt.params.iter()),
+        |(value, &oid), out| {
+            let i = index;
             index += 1;
-            encode_param(value, oid, format == 1, out)
+            let binary = wire_format(i, value) == 1;
+            match typed(i) {
+                Some(_) if matches!(value, Value::Null) => Ok(IsNull::Yes),
+                Some(t) if binary => encode_rich::encode_typed(value, t, out).map(|()| IsNull::No),
+                Some(t) => encode_rich::encode_text_typed(value, t, out).map(|()| IsNull::No),
+                None => encode_param(value, oid, binary, out),
+            }
         },
         result_formats,
         buf,
@@ -43,10 +56,14 @@ pub fn encode_bind(
             ErrorKind::Data,
             format!(
                 "invalid argument ${index} ({}): {err}",
-                stmt.params
-                    .get(index.saturating_sub(1))
-                    .map(|&o| type_label(o))
-                    .unwrap_or("?"),
+                match typed(index.saturating_sub(1)) {
+                    Some(t) => t.name.as_str(),
+                    None => stmt
+                        .params
+                        .get(index.saturating_sub(1))
+                        .map(|&o| type_label(o))
+                        .unwrap_or("?"),
+                }
             ),
         ),
         frontend::BindError::Serialization(err) => {
@@ -145,7 +162,7 @@ pub fn type_label(oid: Oid) -> &'static str {
     }
 }
 
-fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxError> {
+pub(crate) fn encode_binary(value: &Value, oid: Oid, out: &mut BytesMut) -> Result<(), BoxError> {
     if let Some(elem) = types::array_element(oid) {
         return encode_array(value, oid, elem, out);
     }
@@ -372,7 +389,7 @@ fn write_elements(
 
 /// The text form, for types ferrule has no binary codec for: the server parses it with the
 /// type's own input function, so the value still travels as data, never as SQL.
-fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
+pub(crate) fn encode_text(value: &Value, out: &mut BytesMut) -> Result<(), BoxError> {
     match value {
         Value::Text(s) => put_text(s, out)?,
         Value::Decimal(s) | Value::BigInt(s) | Value::Json(s) => out.put_slice(s.as_bytes()),

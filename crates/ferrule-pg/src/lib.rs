@@ -11,14 +11,18 @@ pub mod config;
 pub mod conn;
 pub mod connect;
 pub mod encode;
+mod encode_rich;
 pub mod errors;
+pub mod hosts;
 mod io;
 pub mod request;
 pub mod statement;
 pub mod tls;
+pub mod typeinfo;
+mod typeload;
 pub mod types;
 
-pub use config::{PgConfig, SslMode};
+pub use config::{PgConfig, SslMode, TargetSessionAttrs};
 pub use conn::{
     AsyncMessage, CallCtl, CopyIn, CopyOut, PgConnection, QueryOpts, QueryResult, SinkFactory,
 };

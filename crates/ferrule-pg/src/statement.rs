@@ -10,6 +10,7 @@ use postgres_protocol::message::frontend;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::request::Command;
+use crate::typeinfo::PgType;
 use crate::types::Oid;
 
 /// One result column as described by the server.
@@ -33,6 +34,11 @@ pub struct Statement {
     /// with a user codec).
     pub param_formats: Vec<i16>,
     pub columns: Arc<[Column]>,
+    /// Per parameter, the type details when it is not a plain built-in (ranges, composites,
+    /// enums, ...); empty when every parameter is plain.
+    pub param_types: Vec<Option<Arc<PgType>>>,
+    /// Per column, as `param_types`; empty when every column is plain.
+    pub column_types: Vec<Option<Arc<PgType>>>,
     /// A slot for the binding layer to cache its per-statement data (e.g. the Python-side
     /// record description), built once per statement instead of once per query.
     pub binding_cache: OnceLock<Box<dyn Any + Send + Sync>>,
@@ -65,6 +71,8 @@ impl Statement {
             params,
             param_formats,
             columns: columns.into(),
+            param_types: Vec::new(),
+            column_types: Vec::new(),
             binding_cache: OnceLock::new(),
             closer,
         }

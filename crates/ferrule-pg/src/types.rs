@@ -33,6 +33,7 @@ pub const VOID: Oid = 2278;
 pub const REGCLASS: Oid = 2205;
 pub const REGTYPE: Oid = 2206;
 pub const XID: Oid = 28;
+pub const OID_ARRAY: Oid = 1028;
 pub const CITEXT_LIKE_TEXT: [Oid; 5] = [TEXT, VARCHAR, BPCHAR, NAME, XML];
 
 /// The element type of a built-in array type, if `oid` is one ferrule handles.

@@ -130,6 +130,13 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Some(v) = ip_value(obj)? {
         return Ok(v);
     }
+    // A Range and a Record (a composite's fields) take the forms the typed encoders read.
+    if let Ok(range) = obj.cast::<crate::pg::range::Range>() {
+        return range.get().to_value(py);
+    }
+    if let Ok(rec) = obj.cast::<crate::record::Record>() {
+        return rec.get().to_value(py);
+    }
     Err(PyTypeError::new_err(format!(
         "cannot bind a value of type {}",
         type_name(obj)

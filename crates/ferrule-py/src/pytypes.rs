@@ -80,3 +80,17 @@ pub fn new_uuid(py: Python<'_>, value: u128) -> PyResult<Py<PyAny>> {
     }
     Ok(obj.unbind())
 }
+
+// Geometric types are small Python classes (named tuples) in the public package.
+cached_fn!(pg_point, "ferrule.pg_types", "Point");
+cached_fn!(pg_line, "ferrule.pg_types", "Line");
+cached_fn!(pg_line_segment, "ferrule.pg_types", "LineSegment");
+cached_fn!(pg_box, "ferrule.pg_types", "Box");
+cached_fn!(pg_path, "ferrule.pg_types", "Path");
+cached_fn!(pg_polygon, "ferrule.pg_types", "Polygon");
+cached_fn!(pg_circle, "ferrule.pg_types", "Circle");
+cached_fn!(
+    takes_columns_in_order,
+    "ferrule._rowclass",
+    "takes_columns_in_order"
+);

@@ -1,7 +1,7 @@
 //! The connection settings dict built by `ferrule._dsn` into `PgConfig`.
 
 use ferrule_pg::config::PgHost;
-use ferrule_pg::{PgConfig, SslMode};
+use ferrule_pg::{PgConfig, SslMode, TargetSessionAttrs};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -47,6 +47,17 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<PgConfig> {
     }
     if let Some(t) = seconds(get(d, "cancel_timeout")?)? {
         cfg.cancel_timeout = t;
+    }
+    if let Some(attrs) = get::<String>(d, "target_session_attrs")? {
+        cfg.target_session_attrs = TargetSessionAttrs::parse(&attrs).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "invalid target_session_attrs {attrs:?}: use any, read-write, read-only, \
+                 primary, standby or prefer-standby"
+            ))
+        })?;
+    }
+    if let Some(random) = get::<bool>(d, "load_balance_hosts")? {
+        cfg.load_balance_hosts = random;
     }
     Ok(cfg)
 }

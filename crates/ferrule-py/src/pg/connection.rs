@@ -7,18 +7,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::{Error, Value};
+use ferrule_pg::typeinfo::{builtin_codec, Override};
 use ferrule_pg::{AsyncMessage, CallCtl, PgConnection, QueryOpts, QueryResult, RowSink, Statement};
 use parking_lot::Mutex;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use tokio_util::sync::CancellationToken;
 
 use super::config::from_dict;
 use super::copy::{OpenedIn, OpenedOut};
-use super::results::{Codecs, PipelineResults, Rows, Shape};
+use super::results::{Codecs, PipelineResults, RowClass, Rows, Shape, UserCodec};
 use crate::bridge::{Bridge, Completer, Deliver, Text, Unit};
 use crate::convert::to_values;
 use crate::errors::to_pyerr;
+use crate::record::Record;
 use crate::settings::seconds;
 
 pub(crate) const BACKEND: &str = "postgresql";
@@ -129,7 +132,12 @@ pub fn pg_connect<'py>(
 }
 
 /// Full results stream to the loop thread in batches; single-row shapes fetch one row.
-fn query_opts(shape: Shape, completer: Completer, codecs: Option<Codecs>) -> QueryOpts {
+fn query_opts(
+    shape: Shape,
+    completer: Completer,
+    codecs: Option<Codecs>,
+    class: Option<Arc<RowClass>>,
+) -> QueryOpts {
     match shape {
         Shape::All => QueryOpts {
             max_rows: 0,
@@ -137,6 +145,7 @@ fn query_opts(shape: Shape, completer: Completer, codecs: Option<Codecs>) -> Que
                 let completer = completer.clone();
                 let stmt = stmt.clone();
                 let codecs = codecs.clone();
+                let class = class.clone();
                 Box::new(move |rows| {
                     let result = QueryResult {
                         statement: stmt.clone(),
@@ -148,6 +157,7 @@ fn query_opts(shape: Shape, completer: Completer, codecs: Option<Codecs>) -> Que
                         result,
                         shape: Shape::All,
                         codecs: codecs.clone(),
+                        class: class.clone(),
                     }));
                 }) as RowSink
             })),
@@ -191,7 +201,10 @@ impl PgConn {
 #[pymethods]
 impl PgConn {
     /// Runs `sql` with `args`; `shape`: 0 all rows, 1 first row, 2 one value, 3 status.
-    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
+    /// Rows are instances of `record_class` (a Record subclass) or built by calling
+    /// `as_class` with the columns as keyword arguments, when given.
+    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None, record_class=None, as_class=None))]
+    #[allow(clippy::too_many_arguments)]
     fn query<'py>(
         &self,
         py: Python<'py>,
@@ -200,32 +213,37 @@ impl PgConn {
         shape: u8,
         column: usize,
         timeout: Option<f64>,
+        record_class: Option<Bound<'py, PyType>>,
+        as_class: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let shape = Shape::from_code(shape, column);
         let codecs = self.codecs();
+        let class = row_class(record_class, as_class)?;
         Bridge::submit_streaming(
             self.bridge.bind(py),
             BACKEND,
             Some(token),
             move |completer| {
-                let opts = query_opts(shape, completer, codecs.clone());
+                let opts = query_opts(shape, completer, codecs.clone(), class.clone());
                 async move {
                     let result = conn.query(&sql, &values, opts, &ctl).await?;
                     Ok(Rows {
                         result,
                         shape,
                         codecs,
+                        class,
                     })
                 }
             },
         )
     }
 
-    /// Runs a prepared statement; same shapes as `query`.
-    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
+    /// Runs a prepared statement; same shapes and row classes as `query`.
+    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None, record_class=None, as_class=None))]
+    #[allow(clippy::too_many_arguments)]
     fn query_prepared<'py>(
         &self,
         py: Python<'py>,
@@ -234,6 +252,8 @@ impl PgConn {
         shape: u8,
         column: usize,
         timeout: Option<f64>,
+        record_class: Option<Bound<'py, PyType>>,
+        as_class: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
         let (ctl, token) = ctl(timeout)?;
@@ -241,12 +261,13 @@ impl PgConn {
         let stmt = stmt.stmt.clone();
         let shape = Shape::from_code(shape, column);
         let codecs = self.codecs();
+        let class = row_class(record_class, as_class)?;
         Bridge::submit_streaming(
             self.bridge.bind(py),
             BACKEND,
             Some(token),
             move |completer| {
-                let opts = query_opts(shape, completer, codecs.clone());
+                let opts = query_opts(shape, completer, codecs.clone(), class.clone());
                 async move {
                     let sink = opts.sink.as_ref().map(|f| f(&stmt));
                     let result = conn
@@ -256,6 +277,7 @@ impl PgConn {
                         result,
                         shape,
                         codecs,
+                        class,
                     })
                 }
             },
@@ -317,7 +339,8 @@ impl PgConn {
     }
 
     /// Opens a portal and fetches its first batch: `(portal, (records, more))`.
-    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
+    #[pyo3(signature = (stmt, args, prefetch, timeout=None, record_class=None, as_class=None))]
+    #[allow(clippy::too_many_arguments)]
     fn cursor_open<'py>(
         &self,
         py: Python<'py>,
@@ -325,25 +348,30 @@ impl PgConn {
         args: &Bound<'py, PyAny>,
         prefetch: i32,
         timeout: Option<f64>,
+        record_class: Option<Bound<'py, PyType>>,
+        as_class: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values: Vec<Value> = to_values(args, "$")?;
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let stmt = stmt.stmt.clone();
         let codecs = self.codecs();
+        let class = row_class(record_class, as_class)?;
         self.submit(py, Some(token), async move {
             let (portal, result) = conn.portal_open(&stmt, &values, prefetch, &ctl).await?;
             let rows = Rows {
                 result,
                 shape: Shape::Batch,
                 codecs,
+                class,
             };
             Ok(Opened { portal, rows })
         })
     }
 
     /// Fetches up to `count` more rows from a portal: `(records, more)`.
-    #[pyo3(signature = (stmt, portal, count, timeout=None))]
+    #[pyo3(signature = (stmt, portal, count, timeout=None, record_class=None, as_class=None))]
+    #[allow(clippy::too_many_arguments)]
     fn cursor_fetch<'py>(
         &self,
         py: Python<'py>,
@@ -351,17 +379,21 @@ impl PgConn {
         portal: String,
         count: i32,
         timeout: Option<f64>,
+        record_class: Option<Bound<'py, PyType>>,
+        as_class: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (ctl, token) = ctl(timeout)?;
         let conn = self.conn.clone();
         let stmt = stmt.stmt.clone();
         let codecs = self.codecs();
+        let class = row_class(record_class, as_class)?;
         self.submit(py, Some(token), async move {
             let result = conn.portal_fetch(&stmt, &portal, count, &ctl).await?;
             Ok(Rows {
                 result,
                 shape: Shape::Batch,
                 codecs,
+                class,
             })
         })
     }
@@ -502,22 +534,83 @@ impl PgConn {
         Ok(())
     }
 
-    /// Decodes type `oid` with `decoder` (called with the value's text form), or restores
-    /// ferrule's own decoding when `decoder` is None.
-    #[pyo3(signature = (oid, decoder=None))]
-    fn set_type_decoder(&self, py: Python<'_>, oid: u32, decoder: Option<Py<PyAny>>) {
+    /// Decodes type `oid` with `decoder`, called with the value's text form (a str) or, with
+    /// `binary`, its binary form (bytes); None restores ferrule's own decoding.
+    #[pyo3(signature = (oid, decoder=None, binary=false))]
+    fn set_type_decoder(&self, py: Python<'_>, oid: u32, decoder: Option<Py<PyAny>>, binary: bool) {
         let mut codecs = self.codecs.lock();
-        let mut map: HashMap<u32, Py<PyAny>> =
-            codecs.iter().map(|(k, v)| (*k, v.clone_ref(py))).collect();
-        let text = decoder.is_some();
+        let mut map: HashMap<u32, UserCodec> = codecs
+            .iter()
+            .map(|(k, v)| {
+                let codec = UserCodec {
+                    decoder: v.decoder.clone_ref(py),
+                    binary: v.binary,
+                };
+                (*k, codec)
+            })
+            .collect();
+        let choice = match (&decoder, binary) {
+            (None, _) => None,
+            (Some(_), false) => Some(Override::Text),
+            (Some(_), true) => Some(Override::Binary),
+        };
         match decoder {
-            Some(d) => map.insert(oid, d),
+            Some(decoder) => map.insert(oid, UserCodec { decoder, binary }),
             None => map.remove(&oid),
         };
         *codecs = Arc::new(map);
         drop(codecs);
-        self.conn.set_text_format(oid, text);
+        // Text codecs are the connection's text-format types; a binary one is an override.
+        self.conn
+            .set_text_format(oid, matches!(choice, Some(Override::Text)));
+        let binary_choice = matches!(choice, Some(Override::Binary)).then_some(Override::Binary);
+        self.conn.set_type_override(oid, binary_choice);
     }
+
+    /// Handles type `oid` with the built-in codec `codec` (`int4`, `text`, `hstore`, ...),
+    /// or with None as ferrule would by itself.
+    #[pyo3(signature = (oid, codec=None))]
+    fn set_builtin_codec(&self, oid: u32, codec: Option<&str>) -> PyResult<()> {
+        let choice = match codec {
+            None => None,
+            Some(name) => Some(Override::Like(builtin_codec(name).ok_or_else(|| {
+                PyValueError::new_err(format!("{name:?} is not a built-in codec ferrule has"))
+            })?)),
+        };
+        self.conn.set_type_override(oid, choice);
+        Ok(())
+    }
+
+    /// Forgets the types read from pg_catalog and the cached statements.
+    fn reload_schema_state(&self) {
+        self.conn.reload_schema_state();
+    }
+}
+
+/// The row class of a call from its `record_class` and `as_class` arguments.
+fn row_class(
+    record_class: Option<Bound<'_, PyType>>,
+    as_class: Option<Py<PyAny>>,
+) -> PyResult<Option<Arc<RowClass>>> {
+    Ok(match (record_class, as_class) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "give record_class or as_class, not both",
+            ))
+        }
+        (Some(cls), None) => {
+            if !cls.is_subclass_of::<Record>()? {
+                return Err(PyTypeError::new_err(
+                    "record_class must be a subclass of ferrule.Record",
+                ));
+            }
+            // Plain Records need no class at all: the fast path.
+            (!cls.is(cls.py().get_type::<Record>()))
+                .then(|| Arc::new(RowClass::Record(cls.unbind())))
+        }
+        (None, Some(cls)) => Some(Arc::new(RowClass::Kwargs(cls))),
+        (None, None) => None,
+    })
 }
 
 #[pymethods]

@@ -4,4 +4,7 @@ pub mod config;
 pub mod connection;
 pub mod copy;
 pub mod decode;
+pub mod decode_rich;
+pub mod range;
 pub mod results;
+pub mod text_literal;
