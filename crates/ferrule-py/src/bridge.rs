@@ -107,6 +107,11 @@ impl Completer {
     pub fn partial(&self, part: Box<dyn Deliver>) {
         self.queue.push(self.id, Item::Partial(part));
     }
+
+    /// Ends the call registered with `Bridge::register_completer`, from any thread.
+    pub fn finish(&self, outcome: Result<Box<dyn Deliver>, Error>) {
+        self.queue.push(self.id, Item::Final(outcome));
+    }
 }
 
 /// Sends events to one listener registered with `Bridge::add_listener`.
@@ -401,6 +406,28 @@ impl Bridge {
         );
         let queue = Some(this.queue.clone());
         Ok((future, Completion { queue, id }))
+    }
+
+    /// Like `register`, with a `Completer`: it clones, for a call that one of several
+    /// places finishes (a protocol reader answering from its own task, or a fallback job).
+    pub fn register_completer<'py>(
+        slf: &Bound<'py, Self>,
+        backend: &'static str,
+        cancel: Option<CancellationToken>,
+    ) -> PyResult<(Bound<'py, PyAny>, Completer)> {
+        let (future, mut completion) = Self::register(slf, backend, cancel)?;
+        match completion.queue.take() {
+            Some(queue) => Ok((
+                future,
+                Completer {
+                    queue,
+                    id: completion.id,
+                },
+            )),
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "a new completion has no queue",
+            )),
+        }
     }
 
     /// An awaitable already holding `outcome`: the result of work done inline.

@@ -184,8 +184,22 @@ impl TntConnection {
         self.inner.schema.lock().clone()
     }
 
-    fn next_sync(&self) -> u64 {
+    pub(crate) fn next_sync(&self) -> u64 {
         self.inner.sync.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The live session right now, without waiting.
+    pub(crate) fn live_session(&self) -> Option<Arc<Session>> {
+        match &*self.inner.slot.borrow() {
+            Slot::Live(s) if !s.is_closed() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the schema cache must be read again before a space is resolved.
+    pub(crate) fn schema_stale(&self) -> bool {
+        self.inner.cfg.fetch_schema
+            && self.inner.seen_schema.load(Ordering::Acquire) > self.schema().version
     }
 
     /// The live session, waiting (within the call's deadline) while reconnecting.
@@ -344,7 +358,7 @@ impl TntConnection {
         .with_code(code::ER_WRONG_SCHEMA_VERSION.to_string()))
     }
 
-    fn resolve(&self, schema: &Schema, space: &SpaceRef) -> Result<Arc<Space>, Error> {
+    pub(crate) fn resolve(&self, schema: &Schema, space: &SpaceRef) -> Result<Arc<Space>, Error> {
         match (schema.space(space), space) {
             (Ok(sp), _) => Ok(sp.clone()),
             // A space by id works without a schema (fetch_schema off): no format, no names.

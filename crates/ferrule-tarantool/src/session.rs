@@ -28,9 +28,14 @@ pub enum CallEvent {
     Done(Result<Response, Error>),
 }
 
+/// Takes a reply on the reader task (or the failure that ended the session).
+pub type ReplyFn = Box<dyn FnOnce(Result<Response, Error>) + Send>;
+
 pub(crate) enum Waiter {
     Once(oneshot::Sender<Result<Response, Error>>),
     Pushes(UnboundedSender<CallEvent>),
+    /// Called straight from the reader task: no task waits for the answer.
+    Reply(ReplyFn),
 }
 
 /// A watcher event (IPROTO_EVENT): the key and its value (MessagePack, None when unset).
@@ -113,8 +118,12 @@ impl Session {
             self.pending.lock().insert(sync, w);
         }
         if self.is_closed() || self.tx.send(frame).is_err() {
-            self.pending.lock().remove(&sync);
-            return Err(self.reason());
+            let reason = self.reason();
+            let waiter = self.pending.lock().remove(&sync);
+            if let Some(Waiter::Reply(f)) = waiter {
+                f(Err(reason.clone()));
+            }
+            return Err(reason);
         }
         Ok(())
     }
@@ -123,6 +132,11 @@ impl Session {
     /// is dropped by the reader.
     pub fn forget(&self, sync: u64) {
         self.pending.lock().remove(&sync);
+    }
+
+    /// Removes the waiter of `sync`, if it still waits.
+    pub(crate) fn take(&self, sync: u64) -> Option<Waiter> {
+        self.pending.lock().remove(&sync)
     }
 
     /// Ends the session: tasks stop and every waiting request fails with `reason`.
@@ -152,6 +166,7 @@ impl Session {
                 Waiter::Pushes(tx) => {
                     let _ = tx.send(CallEvent::Done(Err(reason.clone())));
                 }
+                Waiter::Reply(f) => f(Err(reason.clone())),
             }
         }
     }
@@ -179,6 +194,7 @@ impl Session {
             Some(Waiter::Pushes(tx)) => {
                 let _ = tx.send(CallEvent::Done(Ok(resp)));
             }
+            Some(Waiter::Reply(f)) => f(Ok(resp)),
             None => {}
         }
         Ok(())

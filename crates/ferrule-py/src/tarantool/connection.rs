@@ -3,12 +3,16 @@
 //! into Python objects on the loop thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::Error;
 use ferrule_tarantool::encode::MpWriter;
 use ferrule_tarantool::request::isolation_code;
-use ferrule_tarantool::{CallCtl, IndexRef, Iterator, SelectOpts, SpaceRef, TntConnection};
+use ferrule_tarantool::{
+    CallCtl, IndexRef, Iterator, Request, Response, SelectOpts, Space, SpaceRef, TntConnection,
+    Tuples,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -206,10 +210,14 @@ impl TntConn {
     #[pyo3(signature = (timeout=None))]
     fn ping<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let (ctl, token) = self.ctl(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, Some(token), async move {
-            conn.ping(&ctl).await.map(|()| Unit)
-        })
+        self.direct(
+            py,
+            &Request::Ping,
+            ctl,
+            token,
+            |_| Ok(Box::new(Unit)),
+            |conn, ctl| async move { conn.ping(&ctl).await.map(|()| Unit) },
+        )
     }
 
     #[pyo3(signature = (space, key=None, index=None, iterator=None, limit=None, offset=0, timeout=None))]
@@ -241,14 +249,37 @@ impl TntConn {
             offset,
         };
         let (ctl, token) = self.ctl(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, Some(token), async move {
-            let tuples = conn.select(&space, &key, &opts, &ctl).await?;
-            Ok(TupleResult {
-                tuples,
-                shape: TupleShape::All,
-            })
-        })
+        let args = Arc::new((space, key, opts));
+        let slow_args = args.clone();
+        let (space, key, opts) = &*args;
+        self.direct_space(
+            py,
+            space,
+            ctl,
+            token,
+            |schema, sp, h, out| {
+                let index = schema.index(sp, &opts.index)?;
+                Request::Select {
+                    space: sp.id,
+                    index,
+                    limit: opts.limit,
+                    offset: opts.offset,
+                    iterator: opts.iterator,
+                    key,
+                }
+                .encode(h, out);
+                Ok(())
+            },
+            |resp, space| tuples(resp, space, TupleShape::All),
+            move |conn, ctl| async move {
+                let (space, key, opts) = &*slow_args;
+                let tuples = conn.select(space, key, opts, &ctl).await?;
+                Ok(TupleResult {
+                    tuples,
+                    shape: TupleShape::All,
+                })
+            },
+        )
     }
 
     #[pyo3(signature = (space, tuple, replace=false, timeout=None))]
@@ -263,14 +294,40 @@ impl TntConn {
         let space = space_ref(space)?;
         let tuple = encode_array(tuple, "tuple")?;
         let (ctl, token) = self.ctl(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, Some(token), async move {
-            let tuples = conn.insert(&space, &tuple, replace, &ctl).await?;
-            Ok(TupleResult {
-                tuples,
-                shape: TupleShape::One,
-            })
-        })
+        let args = Arc::new((space, tuple));
+        let slow_args = args.clone();
+        let (space, tuple) = &*args;
+        self.direct_space(
+            py,
+            space,
+            ctl,
+            token,
+            |_, sp, h, out| {
+                if replace {
+                    Request::Replace {
+                        space: sp.id,
+                        tuple,
+                    }
+                    .encode(h, out);
+                } else {
+                    Request::Insert {
+                        space: sp.id,
+                        tuple,
+                    }
+                    .encode(h, out);
+                }
+                Ok(())
+            },
+            |resp, space| tuples(resp, space, TupleShape::One),
+            move |conn, ctl| async move {
+                let (space, tuple) = &*slow_args;
+                let tuples = conn.insert(space, tuple, replace, &ctl).await?;
+                Ok(TupleResult {
+                    tuples,
+                    shape: TupleShape::One,
+                })
+            },
+        )
     }
 
     #[pyo3(signature = (space, key, ops, index=None, timeout=None))]
@@ -356,15 +413,33 @@ impl TntConn {
             None => vec![0x90],
         };
         let (ctl, token) = self.ctl(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, Some(token), async move {
-            let data = if eval {
-                conn.eval(&function, &args, &ctl).await?
-            } else {
-                conn.call(&function, &args, &ctl).await?
-            };
-            Ok(MpObject(data))
-        })
+        let owned = Arc::new((function, args));
+        let slow_args = owned.clone();
+        let (function, args) = &*owned;
+        let r = if eval {
+            Request::Eval {
+                expr: function,
+                args,
+            }
+        } else {
+            Request::Call { function, args }
+        };
+        self.direct(
+            py,
+            &r,
+            ctl,
+            token,
+            |resp| Ok(Box::new(MpObject(resp.data()?))),
+            move |conn, ctl| async move {
+                let (function, args) = &*slow_args;
+                let data = if eval {
+                    conn.eval(function, args, &ctl).await?
+                } else {
+                    conn.call(function, args, &ctl).await?
+                };
+                Ok(MpObject(data))
+            },
+        )
     }
 
     /// Like `call`, with pushed messages: resolves to a `TntPushes`.
@@ -756,6 +831,15 @@ impl TntStmt {
             .map(|c| (c.name.clone(), c.type_name.clone()))
             .collect()
     }
+}
+
+/// The tuples of a space request's reply.
+fn tuples(resp: Response, space: Arc<Space>, shape: TupleShape) -> super::direct::Outcome {
+    let tuples = Tuples {
+        data: resp.data()?,
+        space,
+    };
+    Ok(Box::new(TupleResult { tuples, shape }))
 }
 
 fn no_cursors(py: Python<'_>) -> PyErr {
