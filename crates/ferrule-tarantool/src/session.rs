@@ -270,6 +270,9 @@ async fn writer_task<W: AsyncWrite + Unpin>(
         } else {
             out.extend_from_slice(&first);
         }
+        // The caller's thread is usually still queueing its burst: one yield lets it finish,
+        // so the server gets one write (and one read) instead of many.
+        tokio::task::yield_now().await;
         while out.len() < 1 << 18 {
             match rx.try_recv() {
                 Ok(frame) => out.extend_from_slice(&frame),
