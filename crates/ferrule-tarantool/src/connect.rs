@@ -13,6 +13,7 @@ use crate::config::{Endpoint, TntConfig};
 use crate::consts::{code, feature, PROTOCOL_VERSION};
 use crate::greeting::{Greeting, GREETING_SIZE};
 use crate::mp::MpReader;
+use crate::outbox::WriteHalf;
 use crate::request::Request;
 use crate::session::{EventSink, ServerInfo, Session};
 
@@ -45,7 +46,7 @@ pub(crate) async fn open_session(
             Ok((
                 Session::start(
                     r,
-                    w,
+                    WriteHalf::Tcp(w),
                     BytesMut::with_capacity(64 * 1024),
                     seen_schema,
                     events,
@@ -62,7 +63,7 @@ pub(crate) async fn open_session(
             Ok((
                 Session::start(
                     r,
-                    w,
+                    WriteHalf::Unix(w),
                     BytesMut::with_capacity(64 * 1024),
                     seen_schema,
                     events,

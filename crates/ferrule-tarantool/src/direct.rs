@@ -93,7 +93,10 @@ fn send(
     done: Box<dyn FnOnce(Result<Response, Error>) + Send>,
 ) {
     // A failed send has already handed the failure to `done`.
-    if session.send(sync, frame, Some(Waiter::Reply(done))).is_err() {
+    if session
+        .send(sync, frame, Some(Waiter::Reply(done)))
+        .is_err()
+    {
         return;
     }
     if let Some(deadline) = deadline {

@@ -1,4 +1,4 @@
-//! One socket to the server: a writer task that batches frames into few writes, a reader task
+//! One socket to the server: an outbox that batches frames into few writes, a reader task
 //! that splits replies into frames and hands each to the request with its sync id, in any
 //! order. A session never comes back: when its socket ends, every request waiting on it fails
 //! and the connection (conn.rs) opens a new session.
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use ferrule_core::Error;
 use parking_lot::Mutex;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::consts::{key, req};
 use crate::greeting::Greeting;
 use crate::mp::MpReader;
+use crate::outbox::{Outbox, WriteHalf};
 use crate::response::{frame_length, Response};
 
 /// What a call with pushes receives: messages (IPROTO_CHUNK), then the final answer.
@@ -57,7 +58,7 @@ impl ServerInfo {
 }
 
 pub(crate) struct Session {
-    tx: UnboundedSender<Vec<u8>>,
+    outbox: Outbox,
     pending: Mutex<HashMap<u64, Waiter>>,
     closed: AtomicBool,
     reason: Mutex<Option<Error>>,
@@ -71,20 +72,18 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn start<R, W>(
+    pub fn start<R>(
         r: R,
-        w: W,
+        w: WriteHalf,
         leftover: BytesMut,
         seen_schema: Arc<AtomicU64>,
         events: Option<EventSink>,
     ) -> Arc<Session>
     where
         R: AsyncRead + Unpin + Send + 'static,
-        W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (tx, rx) = unbounded_channel();
         let s = Arc::new(Session {
-            tx,
+            outbox: Outbox::new(w),
             pending: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             reason: Mutex::new(None),
@@ -95,7 +94,7 @@ impl Session {
             info: Mutex::new(ServerInfo::default()),
         });
         let reader = tokio::spawn(reader_task(s.clone(), r, leftover));
-        let writer = tokio::spawn(writer_task(s.clone(), rx, w));
+        let writer = tokio::spawn(writer_task(s.clone()));
         s.tasks.lock().extend([reader, writer]);
         s
     }
@@ -114,10 +113,15 @@ impl Session {
     /// Registers `sync` and queues its frame. The waiter is in place before the frame can
     /// reach the server, so no answer can arrive unclaimed.
     pub fn send(&self, sync: u64, frame: Vec<u8>, waiter: Option<Waiter>) -> Result<(), Error> {
-        if let Some(w) = waiter {
-            self.pending.lock().insert(sync, w);
-        }
-        if self.is_closed() || self.tx.send(frame).is_err() {
+        let alone = {
+            let mut pending = self.pending.lock();
+            let alone = pending.is_empty();
+            if let Some(w) = waiter {
+                pending.insert(sync, w);
+            }
+            alone
+        };
+        if self.is_closed() || !self.outbox.push(&frame, alone) {
             let reason = self.reason();
             let waiter = self.pending.lock().remove(&sync);
             if let Some(Waiter::Reply(f)) = waiter {
@@ -148,6 +152,7 @@ impl Session {
             }
         }
         self.closed.store(true, Ordering::Release);
+        self.outbox.close();
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
@@ -258,38 +263,10 @@ fn drain_frames(s: &Session, buf: &mut BytesMut) -> Result<(), Error> {
     Ok(())
 }
 
-async fn writer_task<W: AsyncWrite + Unpin>(
-    s: Arc<Session>,
-    mut rx: UnboundedReceiver<Vec<u8>>,
-    mut w: W,
-) {
-    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
-    while let Some(first) = rx.recv().await {
-        if out.is_empty() && first.len() >= 16 * 1024 {
-            out = first;
-        } else {
-            out.extend_from_slice(&first);
-        }
-        // The caller's thread is usually still queueing its burst: one yield lets it finish,
-        // so the server gets one write (and one read) instead of many.
-        tokio::task::yield_now().await;
-        while out.len() < 1 << 18 {
-            match rx.try_recv() {
-                Ok(frame) => out.extend_from_slice(&frame),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = w.write_all(&out).await {
-            s.shutdown(Error::connection_lost(format!(
-                "connection lost while sending: {e}; requests in flight may or may not have \
-                 been executed and are not re-sent"
-            )));
-            return;
-        }
-        out.clear();
-        if out.capacity() > 1 << 20 {
-            out = Vec::with_capacity(16 * 1024);
-        }
-    }
-    let _ = w.shutdown().await;
+async fn writer_task(s: Arc<Session>) {
+    let e = s.outbox.run().await;
+    s.shutdown(Error::connection_lost(format!(
+        "connection lost while sending: {e}; requests in flight may or may not have been \
+         executed and are not re-sent"
+    )));
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use ferrule_core::runtime::runtime;
 use ferrule_core::Error;
 use ferrule_tarantool::consts::code;
-use ferrule_tarantool::{CallCtl, Header, Request, Response, Schema, Space, SpaceRef, TntConnection};
+use ferrule_tarantool::{
+    CallCtl, Header, Request, Response, Schema, Space, SpaceRef, TntConnection,
+};
 use pyo3::prelude::*;
 use tokio_util::sync::CancellationToken;
 
@@ -92,14 +94,16 @@ impl TntConn {
             Bridge::register_completer(self.bridge.bind(py), BACKEND, Some(token))?;
         let finish = done.clone();
         let (conn, retry_ctl, retry) = (self.conn.clone(), ctl.clone(), slow.clone());
-        let sent = self.conn.send_space_now(space, &ctl, encode, move |reply, sp| match reply {
-            Ok(resp) if resp.error_code() == Some(code::ER_WRONG_SCHEMA_VERSION) => {
-                run_waiting(finish, conn, retry_ctl, retry);
-            }
-            Ok(resp) if resp.is_error() => finish.finish(Err(resp.to_error())),
-            Ok(resp) => finish.finish(make(resp, sp)),
-            Err(e) => finish.finish(Err(e)),
-        });
+        let sent = self
+            .conn
+            .send_space_now(space, &ctl, encode, move |reply, sp| match reply {
+                Ok(resp) if resp.error_code() == Some(code::ER_WRONG_SCHEMA_VERSION) => {
+                    run_waiting(finish, conn, retry_ctl, retry);
+                }
+                Ok(resp) if resp.is_error() => finish.finish(Err(resp.to_error())),
+                Ok(resp) => finish.finish(make(resp, sp)),
+                Err(e) => finish.finish(Err(e)),
+            });
         if sent.is_err() {
             run_waiting(done, self.conn.clone(), ctl, slow);
         }
