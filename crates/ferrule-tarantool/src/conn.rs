@@ -162,8 +162,16 @@ impl TntConnection {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
-            || matches!(&*self.inner.slot.borrow(), Slot::Closed(_))
+        if self.inner.closed.load(Ordering::Acquire) {
+            return true;
+        }
+        match &*self.inner.slot.borrow() {
+            Slot::Closed(_) => true,
+            // Without reconnection a lost session is the end, already when the requests on it
+            // fail (before the supervisor records it).
+            Slot::Live(s) => s.is_closed() && !self.inner.cfg.reconnect,
+            Slot::Reconnecting(_) => false,
+        }
     }
 
     /// Whether a session is up right now (false while reconnecting).
@@ -190,6 +198,9 @@ impl TntConnection {
 
     /// The live session right now, without waiting.
     pub(crate) fn live_session(&self) -> Option<Arc<Session>> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return None;
+        }
         match &*self.inner.slot.borrow() {
             Slot::Live(s) if !s.is_closed() => Some(s.clone()),
             _ => None,
@@ -204,6 +215,9 @@ impl TntConnection {
 
     /// The live session, waiting (within the call's deadline) while reconnecting.
     async fn session(&self, ctl: &CallCtl) -> Result<Arc<Session>, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::closed("the connection is closed"));
+        }
         if let Slot::Live(s) = &*self.inner.slot.borrow() {
             if !s.is_closed() {
                 return Ok(s.clone());
@@ -498,6 +512,20 @@ impl TntConnection {
         }
         let session = self.session(&CallCtl::default()).await?;
         send_watch(&session, &self.inner, key, false)
+    }
+
+    /// Closes gracefully: no new requests are accepted, those in flight get their answers
+    /// for up to `grace`, then the connection closes (any still waiting fail).
+    pub async fn close_within(&self, grace: Duration) {
+        self.inner.closed.store(true, Ordering::Release);
+        let live = match &*self.inner.slot.borrow() {
+            Slot::Live(s) => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(s) = live {
+            let _ = tokio::time::timeout(grace, s.idle()).await;
+        }
+        self.close();
     }
 
     /// Closes the connection: no reconnect; requests in flight fail.

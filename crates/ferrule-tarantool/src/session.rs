@@ -12,7 +12,7 @@ use ferrule_core::Error;
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -69,6 +69,8 @@ pub(crate) struct Session {
     pub seen_schema: Arc<AtomicU64>,
     events: Option<EventSink>,
     pub info: Mutex<ServerInfo>,
+    /// Woken when the last request waiting for an answer got it.
+    drained: Notify,
 }
 
 impl Session {
@@ -92,6 +94,7 @@ impl Session {
             seen_schema,
             events,
             info: Mutex::new(ServerInfo::default()),
+            drained: Notify::new(),
         });
         let reader = tokio::spawn(reader_task(s.clone(), r, leftover));
         let writer = tokio::spawn(writer_task(s.clone()));
@@ -135,12 +138,35 @@ impl Session {
     /// Forgets a request whose caller stopped waiting (timeout, cancellation); a late answer
     /// is dropped by the reader.
     pub fn forget(&self, sync: u64) {
-        self.pending.lock().remove(&sync);
+        drop(self.take(sync));
+    }
+
+    /// Returns once no request waits for an answer, or the session has ended.
+    pub async fn idle(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.pending.lock().is_empty() || self.is_closed() {
+                return;
+            }
+            tokio::select! {
+                _ = drained => {}
+                _ = self.dead.cancelled() => return,
+            }
+        }
     }
 
     /// Removes the waiter of `sync`, if it still waits.
     pub(crate) fn take(&self, sync: u64) -> Option<Waiter> {
-        self.pending.lock().remove(&sync)
+        let (waiter, empty) = {
+            let mut pending = self.pending.lock();
+            (pending.remove(&sync), pending.is_empty())
+        };
+        if empty {
+            self.drained.notify_waiters();
+        }
+        waiter
     }
 
     /// Ends the session: tasks stop and every waiting request fails with `reason`.
@@ -191,7 +217,14 @@ impl Session {
             }
             return Ok(());
         }
-        let waiter = self.pending.lock().remove(&resp.sync);
+        let (waiter, empty) = {
+            let mut pending = self.pending.lock();
+            let waiter = pending.remove(&resp.sync);
+            (waiter, pending.is_empty())
+        };
+        if empty {
+            self.drained.notify_waiters();
+        }
         match waiter {
             Some(Waiter::Once(tx)) => {
                 let _ = tx.send(Ok(resp));

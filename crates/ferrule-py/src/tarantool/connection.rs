@@ -710,13 +710,14 @@ impl TntConn {
         let _ = portal;
     }
 
-    /// Closes the connection (no reconnect); calls in flight fail.
+    /// Closes gracefully (no reconnect): calls in flight get their answers for up to
+    /// `timeout` seconds (default 10), then the socket closes and any still waiting fail.
     #[pyo3(signature = (timeout=None))]
     fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        let _ = timeout;
+        let grace = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
         let conn = self.conn.clone();
         self.submit(py, None, async move {
-            conn.close();
+            conn.close_within(grace).await;
             Ok(Unit)
         })
     }
