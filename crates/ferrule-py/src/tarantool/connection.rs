@@ -9,6 +9,7 @@ use std::time::Duration;
 use ferrule_core::Error;
 use ferrule_tarantool::encode::MpWriter;
 use ferrule_tarantool::request::isolation_code;
+use ferrule_tarantool::sql::sql_result;
 use ferrule_tarantool::{
     CallCtl, IndexRef, Iterator, Request, Response, SelectOpts, Space, SpaceRef, TntConnection,
     Tuples,
@@ -479,12 +480,25 @@ impl TntConn {
     ) -> PyResult<Bound<'py, PyAny>> {
         let bind = encode_bind(args)?;
         let (ctl, token) = self.ctl(timeout)?;
-        let conn = self.conn.clone();
         let shape = SqlShape::from_code(shape, column);
-        self.submit(py, Some(token), async move {
-            let result = conn.execute(&sql, &bind, &ctl).await?;
-            Ok(SqlRows { result, shape })
-        })
+        let owned = Arc::new((sql, bind));
+        let slow_args = owned.clone();
+        let (sql, bind) = &*owned;
+        self.direct(
+            py,
+            &Request::Execute { sql, bind },
+            ctl,
+            token,
+            move |resp| {
+                let result = sql_result(&resp)?;
+                Ok(Box::new(SqlRows { result, shape }))
+            },
+            move |conn, ctl| async move {
+                let (sql, bind) = &*slow_args;
+                let result = conn.execute(sql, bind, &ctl).await?;
+                Ok(SqlRows { result, shape })
+            },
+        )
     }
 
     #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
@@ -499,13 +513,27 @@ impl TntConn {
     ) -> PyResult<Bound<'py, PyAny>> {
         let bind = encode_bind(args)?;
         let (ctl, token) = self.ctl(timeout)?;
-        let conn = self.conn.clone();
-        let id = stmt.stmt_id;
+        let stmt_id = stmt.stmt_id;
         let shape = SqlShape::from_code(shape, column);
-        self.submit(py, Some(token), async move {
-            let result = conn.execute_prepared(id, &bind, &ctl).await?;
-            Ok(SqlRows { result, shape })
-        })
+        let bind = Arc::new(bind);
+        let slow_bind = bind.clone();
+        self.direct(
+            py,
+            &Request::ExecutePrepared {
+                stmt_id,
+                bind: &bind,
+            },
+            ctl,
+            token,
+            move |resp| {
+                let result = sql_result(&resp)?;
+                Ok(Box::new(SqlRows { result, shape }))
+            },
+            move |conn, ctl| async move {
+                let result = conn.execute_prepared(stmt_id, &slow_bind, &ctl).await?;
+                Ok(SqlRows { result, shape })
+            },
+        )
     }
 
     /// Runs one SQL statement without parameters; resolves to its status.
