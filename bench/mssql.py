@@ -1,28 +1,39 @@
-"""SQL Server benchmark: ferrule against python-tds and pymssql, through the TDS test server.
+"""SQL Server benchmark: ferrule against python-tds, pymssql and aioodbc (FreeTDS's ODBC
+driver), through the TDS test server, in interleaved rounds.
 
-Workloads, interleaved per round: sequential small queries, 100 concurrent queries over 10
-connections, 100,000 rows fetched. Reported: wall time, client CPU per query (this process
-only: the server is a subprocess) and ratios to ferrule. Medians of several rounds.
+Workloads: sequential small queries, 100 concurrent queries over 10 connections, 100,000 rows
+fetched. Reported: wall time per query, client CPU per query (this process only, every thread
+of it: the server is a subprocess) and each library's CPU as a multiple of ferrule's. Medians
+of the rounds. The blocking drivers run their concurrent queries from 10 threads, one
+connection each; ferrule and aioodbc run under each selected event loop.
 
-Run: .venv/bin/python bench/mssql.py [--rounds N] [--quick]
+Run through `bench/run.py --backends mssql`, or alone: `.venv/bin/python bench/mssql.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from tests.common.tds_server import get_tds_server
-
+CLIENTS = ("ferrule", "python-tds", "pymssql", "aioodbc")
+ASYNC_CLIENTS = ("ferrule", "aioodbc")
+WORKLOADS = ("sequential", "concurrent100", "fetch100k")
+ODBC_DRIVER = "FreeTDS"
 SMALL = "SELECT @p1 AS n"
+ROWS = 100_000
 ROWS_SQL = (
     "WITH d AS (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 "
     "UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 "
@@ -30,49 +41,101 @@ ROWS_SQL = (
     "SELECT a.n + 10 * b.n + 100 * c.n + 1000 * e.n + 10000 * f.n AS id, N'row' AS name "
     "FROM d a, d b, d c, d e, d f"
 )
+Measured = dict[str, tuple[float, float]]
 
 
-def _measure(fn: Callable[[], Any], queries: int) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, (time.process_time() - cpu) / queries * 1e6
+@dataclass
+class Samples:
+    """wall_us[label][workload] and cpu_us[...]: per query, one value per round."""
+
+    wall_us: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    cpu_us: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def add(self, label: str, measured: Measured) -> None:
+        for work, (wall, cpu) in measured.items():
+            self.wall_us.setdefault(label, {}).setdefault(work, []).append(wall)
+            self.cpu_us.setdefault(label, {}).setdefault(work, []).append(cpu)
 
 
-def ferrule_suite(dsn: str, n_small: int) -> dict[str, tuple[float, float]]:
+def _queries(work: str, n_small: int) -> int:
+    return {"sequential": n_small, "concurrent100": 100, "fetch100k": 1}[work]
+
+
+async def ferrule_suite(dsn: str, n_small: int) -> Measured:
     import ferrule
 
-    async def run() -> dict[str, tuple[float, float]]:
-        conn = await ferrule.connect(dsn)
-        conns = [await ferrule.connect(dsn) for _ in range(10)]
-        out: dict[str, tuple[float, float]] = {}
+    conn = await ferrule.connect(dsn)
+    conns = [await ferrule.connect(dsn) for _ in range(10)]
 
-        async def seq() -> None:
-            for i in range(n_small):
-                await conn.fetchval(SMALL, i)
+    async def seq() -> None:
+        for i in range(n_small):
+            await conn.fetchval(SMALL, i)
 
-        async def conc() -> None:
-            await asyncio.gather(*(conns[i % 10].fetchval(SMALL, i) for i in range(100)))
+    async def conc() -> None:
+        await asyncio.gather(*(conns[i % 10].fetchval(SMALL, i) for i in range(100)))
 
-        async def big() -> None:
-            rows = await conn.fetch(ROWS_SQL)
-            assert len(rows) == 100_000
+    async def big() -> None:
+        assert len(await conn.fetch(ROWS_SQL)) == ROWS
 
-        for name, coro, q in (
-            ("sequential", seq, n_small),
-            ("concurrent100", conc, 100),
-            ("fetch100k", big, 1),
-        ):
-            wall, cpu = time.perf_counter(), time.process_time()
-            await coro()
-            out[name] = (time.perf_counter() - wall, (time.process_time() - cpu) / q * 1e6)
+    try:
+        return await _async_measure(
+            {"sequential": seq, "concurrent100": conc, "fetch100k": big}, n_small
+        )
+    finally:
         for c in [conn, *conns]:
             await c.close()
-        return out
-
-    return asyncio.run(run())
 
 
-def pytds_suite(server: Any, n_small: int) -> dict[str, tuple[float, float]]:
+async def aioodbc_suite(dsn: str, n_small: int) -> Measured:
+    import aioodbc
+
+    conn = await aioodbc.connect(dsn=dsn, autocommit=True)
+    conns = [await aioodbc.connect(dsn=dsn, autocommit=True) for _ in range(10)]
+    sql = SMALL.replace("@p1", "?")
+
+    async def one(c: Any, i: int) -> None:
+        async with c.cursor() as cur:
+            await cur.execute(sql, (i,))
+            await cur.fetchall()
+
+    async def seq() -> None:
+        for i in range(n_small):
+            await one(conn, i)
+
+    async def conc() -> None:
+        # An ODBC connection runs one statement at a time: each takes its 10 in turn.
+        async def ten(k: int) -> None:
+            for i in range(10):
+                await one(conns[k], k * 10 + i)
+
+        await asyncio.gather(*(ten(k) for k in range(10)))
+
+    async def big() -> None:
+        async with conn.cursor() as cur:
+            await cur.execute(ROWS_SQL)
+            assert len(await cur.fetchall()) == ROWS
+
+    try:
+        return await _async_measure(
+            {"sequential": seq, "concurrent100": conc, "fetch100k": big}, n_small
+        )
+    finally:
+        for c in [conn, *conns]:
+            await c.close()
+
+
+async def _async_measure(works: dict[str, Callable[[], Awaitable[None]]], n_small: int) -> Measured:
+    out = {}
+    for name, work in works.items():
+        q = _queries(name, n_small)
+        wall, cpu = time.perf_counter(), time.process_time()
+        await work()
+        out[name] = ((time.perf_counter() - wall) / q * 1e6, (time.process_time() - cpu) / q * 1e6)
+    return out
+
+
+def pytds_suite(server: Any, n_small: int) -> Measured:
     import pytds
 
     def connect() -> Any:
@@ -81,10 +144,10 @@ def pytds_suite(server: Any, n_small: int) -> dict[str, tuple[float, float]]:
             autocommit=True,
         )  # fmt: skip
 
-    return _sync_suite(connect, n_small, "%s")
+    return _sync_suite(connect, n_small)
 
 
-def pymssql_suite(server: Any, n_small: int) -> dict[str, tuple[float, float]]:
+def pymssql_suite(server: Any, n_small: int) -> Measured:
     import pymssql
 
     def connect() -> Any:
@@ -93,16 +156,13 @@ def pymssql_suite(server: Any, n_small: int) -> dict[str, tuple[float, float]]:
             password=server.password, database=server.database, autocommit=True,
         )  # fmt: skip
 
-    return _sync_suite(connect, n_small, "%s")
+    return _sync_suite(connect, n_small)
 
 
-def _sync_suite(connect: Callable[[], Any], n_small: int, mark: str) -> dict[str, Any]:
-    import concurrent.futures
-
+def _sync_suite(connect: Callable[[], Any], n_small: int) -> Measured:
     conn = connect()
     conns = [connect() for _ in range(10)]
-    sql = SMALL.replace("@p1", mark)
-    out = {}
+    sql = SMALL.replace("@p1", "%s")
 
     def seq() -> None:
         cur = conn.cursor()
@@ -111,7 +171,7 @@ def _sync_suite(connect: Callable[[], Any], n_small: int, mark: str) -> dict[str
             cur.fetchall()
 
     def conc() -> None:
-        # Threads: these drivers are blocking, one call at a time per connection.
+        # Threads: these drivers block, one call at a time per connection.
         def one(k: int) -> None:
             cur = conns[k].cursor()
             for i in range(10):
@@ -124,14 +184,129 @@ def _sync_suite(connect: Callable[[], Any], n_small: int, mark: str) -> dict[str
     def big() -> None:
         cur = conn.cursor()
         cur.execute(ROWS_SQL)
-        assert len(cur.fetchall()) == 100_000
+        assert len(cur.fetchall()) == ROWS
 
-    out["sequential"] = _measure(seq, n_small)
-    out["concurrent100"] = _measure(conc, 100)
-    out["fetch100k"] = _measure(big, 1)
-    for c in [conn, *conns]:
-        c.close()
+    out = {}
+    try:
+        for name, work in (("sequential", seq), ("concurrent100", conc), ("fetch100k", big)):
+            q = _queries(name, n_small)
+            wall, cpu = time.perf_counter(), time.process_time()
+            work()
+            out[name] = (
+                (time.perf_counter() - wall) / q * 1e6,
+                (time.process_time() - cpu) / q * 1e6,
+            )
+    finally:
+        for c in [conn, *conns]:
+            c.close()
     return out
+
+
+def odbc_dsn(server: Any) -> str:
+    return (
+        f"DRIVER={{{ODBC_DRIVER}}};SERVER={server.host};PORT={server.port};"
+        f"DATABASE={server.database};UID={server.user};PWD={{{server.password}}};"
+        "TDS_Version=7.4;Encrypt=no"
+    )
+
+
+def available(libs: list[str], log: Callable[[str], None]) -> list[str]:
+    found = []
+    for lib in libs:
+        module = {"python-tds": "pytds"}.get(lib, lib)
+        try:
+            __import__(module)
+        except ImportError as exc:
+            log(f"{lib}: missing, not measured ({exc})")
+            continue
+        if lib == "aioodbc":
+            import pyodbc
+
+            if ODBC_DRIVER not in pyodbc.drivers():
+                log(f"aioodbc: no ODBC driver {ODBC_DRIVER!r} registered, not measured")
+                continue
+        found.append(lib)
+    return found
+
+
+def table(samples: Samples, labels: list[str], n_small: int) -> str:
+    head = f"{'workload':<14} {'library':<18} {'wall us/query':>14} {'CPU us/query':>13}"
+    lines = [head + f" {'CPU vs ferrule':>15}"]
+    for work in WORKLOADS:
+        base = None
+        for label in labels:
+            cpu_runs = samples.cpu_us.get(label, {}).get(work)
+            wall_runs = samples.wall_us.get(label, {}).get(work)
+            if not cpu_runs or not wall_runs:
+                lines.append(f"{work:<14} {label:<18} {'-':>14} {'-':>13}")
+                continue
+            cpu = statistics.median(cpu_runs)
+            if label.startswith("ferrule") and base is None:
+                base = cpu
+            ratio = f"{cpu / base:>14.2f}x" if base else f"{'-':>15}"
+            wall = statistics.median(wall_runs)
+            lines.append(f"{work:<14} {label:<18} {wall:>14,.1f} {cpu:>13,.1f} {ratio}")
+    sizes = f"sequential: {n_small:,} queries; concurrent: 100 over 10 connections"
+    return "\n".join([*lines, f"({sizes}; fetch: {ROWS:,} rows, per query = per fetch)"])
+
+
+def run(
+    loops: list[str],
+    rounds: int,
+    quick: bool,
+    run_in_loop: Callable[[str, Callable[[], Awaitable[Any]]], Any],
+    log: Callable[[str], None],
+    libs: list[str] | None = None,
+) -> int:
+    """Starts the TDS test server, measures every library in interleaved rounds, prints the
+    table and saves the raw numbers to bench/results/mssql-*.json. Returns 1 on a failure."""
+    from tests.common.tds_server import get_tds_server
+
+    server = get_tds_server()
+    dsn = server.dsn(encrypt="no")
+    n_small = 300 if quick else 2000
+    chosen = available(libs or list(CLIENTS), log)
+    suites: dict[str, Callable[[], Measured]] = {}
+    for lib in chosen:
+        if lib in ASYNC_CLIENTS:
+            target = dsn if lib == "ferrule" else odbc_dsn(server)
+            make = ferrule_suite if lib == "ferrule" else aioodbc_suite
+            for loop in loops:
+                suites[f"{lib} ({loop})"] = lambda loop=loop, make=make, target=target: run_in_loop(
+                    loop, lambda: make(target, n_small)
+                )
+        else:
+            make_sync = pytds_suite if lib == "python-tds" else pymssql_suite
+            suites[lib] = lambda make_sync=make_sync: make_sync(server, n_small)
+    labels = list(suites)
+    samples = Samples()
+    log(f"== mssql: {', '.join(labels)}; {rounds} round(s) ==")
+    for r in range(rounds):
+        order = labels[r % len(labels) :] + labels[: r % len(labels)]
+        for label in order:
+            try:
+                measured = suites[label]()
+            except Exception as exc:  # a broken peer must not stop the run
+                samples.errors[f"{label}/round{r + 1}"] = repr(exc)
+                log(f"mssql round {r + 1} {label}: FAILED {exc!r}")
+                continue
+            samples.add(label, measured)
+            cells = ", ".join(f"{w} {cpu:,.1f} us CPU" for w, (_, cpu) in measured.items())
+            log(f"mssql round {r + 1} {label:18} {cells}")
+    print(f"\nSQL Server through the TDS test server ({rounds} round(s))")
+    print(table(samples, labels, n_small))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "bench" / "results" / f"mssql-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "sequential": n_small,
+        "wall_us": samples.wall_us,
+        "cpu_us": samples.cpu_us,
+        "errors": samples.errors,
+    }
+    out.write_text(json.dumps(payload, indent=1) + "\n")
+    log(f"raw results: {out.relative_to(ROOT)}")
+    return 1 if samples.errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,34 +314,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
-    server = get_tds_server()
-    dsn = server.dsn(encrypt="no")
-    n_small = 300 if args.quick else 2000
-    suites: dict[str, Callable[[], dict[str, tuple[float, float]]]] = {
-        "ferrule": lambda: ferrule_suite(dsn, n_small),
-        "python-tds": lambda: pytds_suite(server, n_small),
-        "pymssql": lambda: pymssql_suite(server, n_small),
-    }
-    results: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    for _ in range(args.rounds):
-        for lib, suite in suites.items():
-            try:
-                for work, value in suite().items():
-                    results.setdefault(lib, {}).setdefault(work, []).append(value)
-            except Exception as exc:  # a missing or broken peer must not stop the run
-                print(f"{lib}: {type(exc).__name__}: {exc}", file=sys.stderr)
-    print(f"{'workload':<14} {'library':<11} {'wall s':>9} {'CPU us/query':>13} {'CPU ratio':>10}")
-    for work in ("sequential", "concurrent100", "fetch100k"):
-        base = None
-        for lib in suites:
-            runs = results.get(lib, {}).get(work)
-            if not runs:
-                continue
-            wall = statistics.median(r[0] for r in runs)
-            cpu = statistics.median(r[1] for r in runs)
-            base = base or cpu
-            print(f"{work:<14} {lib:<11} {wall:>9.3f} {cpu:>13.1f} {cpu / base:>9.2f}x")
-    return 0
+
+    def run_in_loop(_name: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        async def main() -> Any:
+            return await make()
+
+        return asyncio.run(main())
+
+    return run(
+        ["asyncio"], args.rounds, args.quick, run_in_loop, lambda m: print(m, file=sys.stderr)
+    )
 
 
 if __name__ == "__main__":

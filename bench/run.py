@@ -1,8 +1,10 @@
 """`make bench`: ferrule and its peers on each database, side by side, medians and ratios.
 
-`--backends` picks the databases (default pg,tarantool,sqlite). For SQLite the peers are
+`--backends` picks the databases (default pg,tarantool,sqlite,mssql). For SQLite the peers are
 aiosqlite, aiolibsql and stdlib sqlite3 on files in a temporary directory (bench/sqlite.py);
-its tables are printed and its raw numbers saved to bench/results/sqlite-*.json.
+its tables are printed and its raw numbers saved to bench/results/sqlite-*.json. For SQL
+Server: python-tds, pymssql and aioodbc (FreeTDS's ODBC driver) through the TDS test server
+(bench/mssql.py; bench/results/mssql-*.json).
 
 Starts a throwaway PostgreSQL (or uses FERRULE_PG_DSN), runs every selected workload for
 every library in interleaved rounds under each event loop, runs pgbench as the ceiling, prints
@@ -31,7 +33,7 @@ from bench import sqlite as sqlite_bench  # noqa: E402
 from bench.common import Results, rows_table, summarize  # noqa: E402
 
 LOOPS = ("asyncio", "uvloop")
-BACKENDS = ("pg", "tarantool", "sqlite")
+BACKENDS = ("pg", "tarantool", "sqlite", "mssql")
 T = TypeVar("T")
 
 
@@ -155,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         status = tarantool.run(loops, args.rounds, args.quick, run_in_loop, log)
     if "sqlite" in args.backends:
         status = max(status, main_sqlite(args))
+    if "mssql" in args.backends:
+        from bench import mssql
+
+        loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
+        status = max(status, mssql.run(loops, args.rounds, args.quick, run_in_loop, log))
     if "pg" not in args.backends:
         return status if args.strict else 0
     return max(status if args.strict else 0, run_pg(args))

@@ -10,10 +10,9 @@ import pytest
 import ferrule
 from ferrule import MssqlConnection, Output
 from ferrule.exceptions import ForeignKeyViolationError, UniqueViolationError
+from tests.tds.type_cases import HOSTILE
 
 pytestmark = pytest.mark.timeout(120)
-
-HOSTILE = ["'; DROP TABLE x; --", "a'b\"c", "$$", "@p1", "\x00nul", "ünïcödé 😀", "", " "]
 
 
 async def test_fetch_shapes(conn: MssqlConnection) -> None:

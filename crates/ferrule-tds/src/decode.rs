@@ -137,8 +137,9 @@ pub fn timestamp(ti: &TypeInfo, b: &[u8]) -> DecodeResult<Timestamp> {
         code::DATETIME | code::DATETIM4 | code::DATETIMN if b.len() == 8 => {
             let days = i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
             let ticks = i64::from(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
-            // 1/300 s ticks, rounded to the nearest microsecond.
-            let micros = (ticks * 10_000 + 1) / 3;
+            // 1/300 s ticks, rounded to the nearest millisecond as SQL Server shows them
+            // (.997, not .996667): the value a client inserted comes back equal.
+            let micros = (ticks * 10 + 1) / 3 * 1_000;
             Ok(Timestamp {
                 micros: (days - DATETIME_EPOCH_DAYS) * MICROS_PER_DAY + micros,
                 offset_minutes: None,
@@ -412,6 +413,16 @@ mod tests {
         let dt = TypeInfo::fixed(code::DATETIME, 8);
         let ts = timestamp(&dt, &[0, 0, 0, 0, 0x2C, 1, 0, 0]).unwrap();
         assert_eq!(ts.micros, -DATETIME_EPOCH_DAYS * MICROS_PER_DAY + 1_000_000);
+        // 299 ticks is .997 s (SQL Server's rounding), 2 ticks .007 s, 1 tick .003 s.
+        for (ticks, millis) in [(299u32, 997i64), (2, 7), (1, 3)] {
+            let mut b = [0u8; 8];
+            b[4..].copy_from_slice(&ticks.to_le_bytes());
+            let ts = timestamp(&dt, &b).unwrap();
+            assert_eq!(
+                ts.micros,
+                -DATETIME_EPOCH_DAYS * MICROS_PER_DAY + millis * 1_000
+            );
+        }
         let sdt = TypeInfo::fixed(code::DATETIM4, 4);
         let ts = timestamp(&sdt, &[1, 0, 2, 0]).unwrap();
         assert_eq!(

@@ -90,7 +90,10 @@ def _fixed(t: SqlType, raw: bytes) -> Any:
         return struct.unpack("<f" if len(raw) == 4 else "<d", raw)[0]
     if n in ("decimal", "numeric"):
         magnitude = int.from_bytes(raw[1:], "little")
-        number = decimal.Decimal(magnitude if raw[0] else -magnitude).scaleb(-t.scale)
+        # A decimal has up to 38 digits: the default context (28) would round it.
+        number = decimal.Decimal(magnitude if raw[0] else -magnitude).scaleb(
+            -t.scale, context=decimal.Context(prec=40)
+        )
         return format(number, "f")
     if n in ("money", "smallmoney"):
         units = (
