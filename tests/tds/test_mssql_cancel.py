@@ -74,9 +74,12 @@ async def test_cancel_at_random_points_1000_times(mssql_dsn: str) -> None:
 
 
 async def test_queued_call_cancelled_before_it_runs(conn: MssqlConnection) -> None:
-    slow = asyncio.ensure_future(conn.fetchval("WAITFOR DELAY '00:00:00.300'; SELECT 1"))
+    # The slow call holds the connection long enough that even a loaded machine cancels the
+    # queued one while it still waits its turn.
+    slow = asyncio.ensure_future(conn.fetchval("WAITFOR DELAY '00:00:01.500'; SELECT 1"))
     queued = asyncio.ensure_future(conn.fetchval("SELECT 2"))
     await asyncio.sleep(0.05)
+    assert not queued.done()
     queued.cancel()
     assert await slow == 1
     with pytest.raises(asyncio.CancelledError):
