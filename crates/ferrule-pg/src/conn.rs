@@ -21,6 +21,7 @@ use crate::connect::{establish, BoxStream};
 use crate::encode::encode_bind;
 use crate::io::{reader_task, writer_task};
 use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
+use crate::session::SessionState;
 use crate::statement::{Column, Statement, StatementCache};
 use crate::types;
 
@@ -96,6 +97,11 @@ pub(crate) struct Shared {
     pub finished: Notify,
     pub reader_done: AtomicBool,
     pub hook: Mutex<Option<Arc<AsyncHook>>>,
+    /// `SessionState` bits noticed since the last `clear_session_state`.
+    pub session: AtomicU8,
+    /// Requests whose caller stopped waiting before the answer came (cancelled while queued
+    /// behind others, or dropped): they may still change the session.
+    abandoned: Mutex<Vec<Arc<ReqState>>>,
 }
 
 impl Shared {
@@ -150,6 +156,13 @@ impl Shared {
                 )));
             }
         }))
+    }
+
+    /// Records session state the server reported (see `crate::session`).
+    pub fn note_session(&self, state: SessionState) {
+        if !state.is_clean() {
+            self.session.fetch_or(state.bits(), Ordering::AcqRel);
+        }
     }
 
     /// Closes the connection now: tasks stop, every waiting call fails with `reason`.
@@ -212,6 +225,8 @@ impl PgConnection {
             finished: Notify::new(),
             reader_done: AtomicBool::new(false),
             hook: Mutex::new(None),
+            session: AtomicU8::new(0),
+            abandoned: Mutex::new(Vec::new()),
         });
         let stream: BoxStream = est.stream;
         let (r, w) = tokio::io::split(stream);
@@ -245,6 +260,30 @@ impl PgConnection {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+
+    /// Session state (settings, listeners, locks, ...) this connection may carry since the
+    /// last `clear_session_state`; what a pool's reset must clear.
+    pub fn session_state(&self) -> SessionState {
+        SessionState::from_bits(self.shared.session.load(Ordering::Acquire))
+    }
+
+    /// Adds state the server does not report (see `crate::session::from_sql_text`).
+    pub fn mark_session_state(&self, state: SessionState) {
+        self.shared.note_session(state);
+    }
+
+    /// Called once the session was reset.
+    pub fn clear_session_state(&self) {
+        self.shared.session.store(0, Ordering::Release);
+    }
+
+    /// Whether a request whose caller stopped waiting is still unanswered: its effects on the
+    /// session are not known yet.
+    pub fn has_abandoned_requests(&self) -> bool {
+        let mut abandoned = self.shared.abandoned.lock();
+        abandoned.retain(|s| !s.done.load(Ordering::Acquire));
+        !abandoned.is_empty()
     }
 
     /// Receives notices and notifications; replaces any previous hook.
@@ -309,6 +348,10 @@ impl PgConnection {
         mut rx: oneshot::Receiver<Result<Response, Error>>,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
+        let _watch = AbandonWatch {
+            shared: &self.shared,
+            state: &state,
+        };
         let deadline = async {
             match ctl.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -871,6 +914,22 @@ impl PgConnection {
             frontend::sync(&mut buf);
         }
         Ok(buf)
+    }
+}
+
+/// Records the request as abandoned when `roundtrip` ends (or is dropped) before its answer.
+struct AbandonWatch<'a> {
+    shared: &'a Shared,
+    state: &'a Arc<ReqState>,
+}
+
+impl Drop for AbandonWatch<'_> {
+    fn drop(&mut self) {
+        if !self.state.done.load(Ordering::Acquire) {
+            let mut abandoned = self.shared.abandoned.lock();
+            abandoned.retain(|s| !s.done.load(Ordering::Acquire));
+            abandoned.push(self.state.clone());
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod encode;
 pub mod errors;
 mod io;
 pub mod request;
+pub mod session;
 pub mod statement;
 pub mod tls;
 pub mod types;
@@ -24,4 +25,5 @@ pub use conn::{
 };
 pub use postgres_protocol::message::backend::DataRowBody;
 pub use request::RowSink;
+pub use session::SessionState;
 pub use statement::{Column, Statement};
