@@ -13,6 +13,7 @@ pub mod connect;
 pub mod encode;
 pub mod errors;
 mod io;
+pub mod pool;
 pub mod request;
 pub mod session;
 pub mod statement;
@@ -23,6 +24,7 @@ pub use config::{PgConfig, SslMode};
 pub use conn::{
     AsyncMessage, CallCtl, CopyIn, CopyOut, PgConnection, QueryOpts, QueryResult, SinkFactory,
 };
+pub use pool::{PgManager, SessionHooks};
 pub use postgres_protocol::message::backend::DataRowBody;
 pub use request::RowSink;
 pub use session::SessionState;
