@@ -264,7 +264,7 @@ class PgConnection(Connection):
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
-        return f"<ferrule.PgConnection pid={self.get_server_pid()} {state}>"
+        return f"<ferrule.{type(self).__name__} pid={self.get_server_pid()} {state}>"
 
 
 _background: set[asyncio.Future[Any]] = set()
@@ -330,7 +330,44 @@ async def connect(
     ``options``, ``passfile``, ``cancel_timeout`` (seconds to wait for a cancellation to be
     confirmed before the connection is closed, default 2).
     """
-    settings = _pgdsn.build_settings(
+    settings = connect_settings(
+        dsn,
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        database=database,
+        ssl=ssl,
+        sslmode=sslmode,
+        timeout=timeout,
+        command_timeout=command_timeout,
+        statement_cache_size=statement_cache_size,
+        server_settings=server_settings,
+        **kwargs,
+    )
+    bridge = _bridge.get_bridge()
+    impl = await _bridge.wait(bridge, pg_connect(bridge, settings))
+    return PgConnection(impl, bridge, settings, settings["command_timeout"])
+
+
+def connect_settings(
+    dsn: str | None = None,
+    *,
+    host: str | Sequence[str] | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    ssl: str | bool | None = None,
+    sslmode: str | None = None,
+    timeout: float | None = None,
+    command_timeout: float | None = None,
+    statement_cache_size: int | None = None,
+    server_settings: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """The native settings dict for :func:`connect`'s arguments (also used by the pool)."""
+    return _pgdsn.build_settings(
         dsn,
         {
             "host": host,
@@ -346,6 +383,3 @@ async def connect(
             **kwargs,
         },
     )
-    bridge = _bridge.get_bridge()
-    impl = await _bridge.wait(bridge, pg_connect(bridge, settings))
-    return PgConnection(impl, bridge, settings, settings["command_timeout"])

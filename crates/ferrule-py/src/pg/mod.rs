@@ -1,7 +1,11 @@
 //! Python bindings of the PostgreSQL backend.
 
+pub mod calls;
 pub mod config;
 pub mod connection;
 pub mod copy;
 pub mod decode;
+pub mod hooks;
+pub mod pool;
+pub mod pooled;
 pub mod results;
