@@ -2,7 +2,8 @@
 //! PostgreSQL connections.
 //!
 //! A released connection is reset only when it is dirty: inside a transaction, with requests
-//! still unanswered, or with session state the reader noticed (`crate::session`). The reset is
+//! or cancellations still unanswered, or with session state the reader noticed
+//! (`crate::session`). The reset is
 //! `ROLLBACK` when needed, then the standard statements below; not `DISCARD ALL`, which would
 //! also drop the statements ferrule keeps prepared on the connection.
 
@@ -161,9 +162,12 @@ impl Manager for PgManager {
             || conn.transaction_status() != b'I'
             || !conn.session_state().is_clean()
             || conn.has_abandoned_requests()
+            || conn.has_cancels_in_flight()
     }
 
     async fn reset(&self, conn: &PgConnection) -> Result<(), Error> {
+        // A CancelRequest still on its way would cancel the reset, or the next user's query.
+        conn.settle().await;
         match self.custom_reset() {
             Some(hooks) => {
                 hooks.reset(conn).await?;
@@ -179,6 +183,8 @@ impl Manager for PgManager {
     }
 
     async fn close(&self, conn: &PgConnection, timeout: Duration) {
+        // A query still running would go on in its session after the socket is gone.
+        conn.cancel_running();
         if timeout.is_zero() {
             conn.terminate();
         } else {

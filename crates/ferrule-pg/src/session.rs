@@ -59,30 +59,41 @@ pub fn from_command_tag(tag: &str) -> SessionState {
 
 /// A reset heuristic only, from the SQL text of a call on a pooled connection: session state
 /// that no command tag reveals. `pg_advisory*` may take a session-level advisory lock,
-/// `set_config` may change a setting, and `temp` may create a temporary table through
-/// `CREATE TEMP TABLE ... AS` or `SELECT ... INTO TEMP` (whose tag is `SELECT n`). A false
-/// positive costs one reset; nothing here is ever used to decide what SQL means.
+/// `set_config` may change a setting, and the words `temp`, `temporary` or `pg_temp` may
+/// create a temporary table through `CREATE TEMP TABLE ... AS` or `SELECT ... INTO TEMP`
+/// (whose tag is `SELECT n`). A false positive costs one reset; nothing here is ever used to
+/// decide what SQL means.
 pub fn from_sql_text(sql: &str) -> SessionState {
-    const NEEDLES: [(&[u8], SessionState); 3] = [
-        (b"pg_advisory", SessionState::SETTINGS),
-        (b"set_config", SessionState::SETTINGS),
-        (b"temp", SessionState::TEMP_OBJECTS),
+    /// (needle, must end a word, what it means); every needle must start a word.
+    const NEEDLES: [(&[u8], bool, SessionState); 5] = [
+        (b"pg_advisory", false, SessionState::SETTINGS),
+        (b"set_config", false, SessionState::SETTINGS),
+        (b"temp", true, SessionState::TEMP_OBJECTS),
+        (b"temporary", true, SessionState::TEMP_OBJECTS),
+        (b"pg_temp", true, SessionState::TEMP_OBJECTS),
     ];
     let bytes = sql.as_bytes();
     let mut found = SessionState::CLEAN;
     for (i, &b) in bytes.iter().enumerate() {
         let first = b.to_ascii_lowercase();
-        for (needle, state) in NEEDLES {
-            if first == needle[0]
-                && bytes
-                    .get(i..i + needle.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-            {
+        if (first != b'p' && first != b's' && first != b't') || (i > 0 && is_ident(bytes[i - 1])) {
+            continue;
+        }
+        for (needle, whole_word, state) in NEEDLES {
+            let end = i + needle.len();
+            let matched = bytes
+                .get(i..end)
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle));
+            if matched && !(whole_word && bytes.get(end).is_some_and(|&c| is_ident(c))) {
                 found = found | state;
             }
         }
     }
     found
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
 }
 
 #[cfg(test)]
@@ -122,6 +133,16 @@ mod tests {
         assert!(from_sql_text("SELECT $1::int4").is_clean());
         assert!(from_sql_text("").is_clean());
         assert!(from_sql_text("SELECT 'pg_advisor'").is_clean());
+        assert!(from_sql_text("SELECT temperature FROM templates").is_clean());
+        assert!(from_sql_text("SELECT pg_my_temp_schema(), my_pg_advisory_x()").is_clean());
+        assert_eq!(
+            from_sql_text("SELECT 1 INTO TEMP t"),
+            SessionState::TEMP_OBJECTS
+        );
+        assert_eq!(
+            from_sql_text("CREATE TABLE pg_temp.t (a int)"),
+            SessionState::TEMP_OBJECTS
+        );
         let both = from_sql_text("SELECT pg_advisory_lock(1) INTO TEMP t");
         assert!(both.contains(SessionState::SETTINGS));
         assert!(both.contains(SessionState::TEMP_OBJECTS));

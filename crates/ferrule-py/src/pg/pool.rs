@@ -8,13 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrule_core::pool::{Pool, PoolConfig, Pooled, Recycle};
+use ferrule_core::pool::{Place, Pool, PoolConfig, Pooled, Recycle};
 use ferrule_core::{Error, ErrorKind};
 use ferrule_pg::{CallCtl, PgManager};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::calls::{Call, HandleSource, BACKEND};
@@ -35,34 +34,38 @@ pub struct PgPool {
     hooks: Option<Arc<HookQueue>>,
 }
 
-/// A job's connection, acquired from the pool within the call's deadline.
+/// A job's connection, acquired from the pool within the call's deadline. Its place in line
+/// is taken when the call is made, so that calls are served in the order they were made.
 pub struct PoolSource {
     pool: Pool<PgManager>,
+    place: Place,
 }
 
 impl HandleSource for PoolSource {
     type Handle = Pooled<PgManager>;
 
     async fn get(self, ctl: &CallCtl) -> Result<Pooled<PgManager>, Error> {
-        let left = ctl
+        let call_limit = ctl
             .deadline
-            .map(|d| d.saturating_duration_since(Instant::now()));
-        let limit = match (left, self.pool.config().acquire_timeout) {
-            (Some(left), Some(set)) => Some(left.min(set)),
-            (left, set) => left.or(set),
+            .map(|d| d.saturating_duration_since(self.place.asked()));
+        let limit = match (call_limit, self.pool.config().acquire_timeout) {
+            (Some(call), Some(set)) => Some(call.min(set)),
+            (call, set) => call.or(set),
         };
-        acquire(&self.pool, limit, ctl.cancel.as_ref()).await
+        acquire(&self.pool, self.place, limit, ctl.cancel.as_ref()).await
     }
 }
 
-/// Waits for a connection until `limit` (`None`: the pool's `acquire_timeout`) or until
-/// `cancel` fires; dropping the pool's acquire future returns whatever it held.
+/// Waits for a connection until `limit` (`None`: the pool's `acquire_timeout`) from the
+/// place's call, or until `cancel` fires; dropping the pool's acquire future returns
+/// whatever it held.
 async fn acquire(
     pool: &Pool<PgManager>,
+    place: Place,
     limit: Option<Duration>,
     cancel: Option<&CancellationToken>,
 ) -> Result<Pooled<PgManager>, Error> {
-    let acquire = pool.acquire(limit);
+    let acquire = pool.acquire_at(place, limit);
     match cancel {
         Some(token) => tokio::select! {
             biased;
@@ -142,6 +145,7 @@ impl PgPool {
             bridge: &self.bridge,
             source: PoolSource {
                 pool: self.pool.clone(),
+                place: self.pool.place(),
             },
             codecs: None,
         }
@@ -239,11 +243,12 @@ impl PgPool {
     fn acquire<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let limit = seconds(timeout)?;
         let pool = self.pool.clone();
+        let place = pool.place();
         let bridge = self.bridge.clone_ref(py);
         let token = CancellationToken::new();
         let cancel = token.clone();
         self.submit(py, Some(token), async move {
-            let pooled = acquire(&pool, limit, Some(&cancel)).await?;
+            let pooled = acquire(&pool, place, limit, Some(&cancel)).await?;
             Ok(Acquired { pooled, bridge })
         })
     }
