@@ -177,7 +177,6 @@ class Pool:
     """A pool of connections. Make it with :func:`create_pool`."""
 
     __slots__ = (
-        "_acquire_timeout",
         "_backend",
         "_bridge",
         "_command_timeout",
@@ -236,7 +235,6 @@ class Pool:
             "acquire_timeout": acquire_timeout,
             "recycle": recycle,
         }
-        self._acquire_timeout = acquire_timeout
         self._setup = setup
         self._init = init
         self._reset = reset
