@@ -37,6 +37,16 @@ def terminate_backends(cluster: PgCluster, pids: set[int]) -> None:
         cluster.psql("SELECT pg_terminate_backend(:'pid'::int)", pid=str(pid))
 
 
+def terminate_app_backends(cluster: PgCluster, app: str) -> int:
+    """pg_terminate_backend on every session of `app` at once; returns how many."""
+    out = cluster.psql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = :'app'",
+        app=app,
+    )
+    return int(out)
+
+
 async def settle(check: Callable[[], bool], timeout: float = 5.0, step: float = 0.02) -> bool:
     """Polls `check` until it holds or `timeout` passes; returns whether it held."""
     deadline = time.monotonic() + timeout

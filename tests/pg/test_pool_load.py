@@ -133,26 +133,35 @@ async def test_random_cancellations_keep_the_pool_whole(pg_dsn: str, pg_cluster:
     app = app_name("cancel")
     rng = random.Random(11)
     async with ferrule.create_pool(pg_dsn, min_size=10, max_size=10, application_name=app) as pool:
+        where = {"one_call": 0, "waiting": 0, "holding": 0}
 
         async def one_call(i: int) -> None:
             choice = i % 5
-            if choice == 0:
-                await pool.fetchval("SELECT $1::int4", i)
-            elif choice == 1:
-                await pool.execute("SELECT pg_sleep($1)", 0.002)
-            elif choice == 2:
-                async with pool.acquire() as conn:
-                    await conn.fetchval("SELECT $1::int4", i)
-            elif choice == 3:
-                conn = await pool.acquire()
-                try:
-                    await conn.execute("BEGIN")
-                    await conn.fetchval("SELECT $1::int4", i)
-                finally:
-                    await pool.release(conn)
-            else:
-                async with pool.acquire(timeout=0.5):
-                    await asyncio.sleep(0.001)
+            held = False
+            try:
+                if choice == 0:
+                    await pool.fetchval("SELECT $1::int4", i)
+                elif choice == 1:
+                    await pool.execute("SELECT pg_sleep($1)", 0.002)
+                elif choice == 2:
+                    async with pool.acquire() as conn:
+                        held = True
+                        await conn.fetchval("SELECT $1::int4", i)
+                elif choice == 3:
+                    conn = await pool.acquire()
+                    held = True
+                    try:
+                        await conn.execute("BEGIN")
+                        await conn.fetchval("SELECT $1::int4", i)
+                    finally:
+                        await pool.release(conn)
+                else:
+                    async with pool.acquire(timeout=0.5):
+                        held = True
+                        await asyncio.sleep(0.001)
+            except asyncio.CancelledError:
+                where["one_call" if choice < 2 else "holding" if held else "waiting"] += 1
+                raise
 
         cancelled = 0
         waves = 0
@@ -161,8 +170,10 @@ async def test_random_cancellations_keep_the_pool_whole(pg_dsn: str, pg_cluster:
             waves += 1
             tasks = [asyncio.ensure_future(one_call(i)) for i in range(100)]
             loop = asyncio.get_running_loop()
+            # Short delays mostly catch waiters; longer ones catch more queries and holders.
+            horizon = 0.006 if waves % 2 else 0.025
             for task in tasks:
-                loop.call_later(rng.uniform(0, 0.006), task.cancel)
+                loop.call_later(rng.uniform(0, horizon), task.cancel)
             done, pending = await asyncio.wait(tasks, timeout=10)
             assert not pending, "hung tasks"
             for task in done:
@@ -183,6 +194,6 @@ async def test_random_cancellations_keep_the_pool_whole(pg_dsn: str, pg_cluster:
             assert await conn.fetchval("SELECT 1") == 1
             await pool.release(conn)
         print(
-            f"{cancelled} cancellations in {waves} waves, {elapsed:.1f}s; "
+            f"{cancelled} cancellations in {waves} waves, {elapsed:.1f}s ({where}); "
             f"resets {stats['resets']}, replaced {stats['closed_broken']}"
         )
