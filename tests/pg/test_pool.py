@@ -37,6 +37,9 @@ async def test_one_call_queries(pg_dsn: str, pg_table: str) -> None:
         row = await pool.fetchrow("SELECT 1 AS a, 2 AS b")
         assert row is not None and row["b"] == 2
         assert await pool.fetchrow("SELECT 1 WHERE false") is None
+        # A large result streams to the loop in batches while the job holds the connection.
+        big = await pool.fetch("SELECT i, repeat('x', 100) FROM generate_series(1, $1) i", 50_000)
+        assert len(big) == 50_000 and big[-1][0] == 50_000
         assert await pool.fetchval("SELECT 1, 2", column=1) == 2
         created = await pool.execute(f"CREATE TABLE {pg_table} (a int PRIMARY KEY, b text)")
         assert created == "CREATE TABLE"
