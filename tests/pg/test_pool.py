@@ -311,3 +311,34 @@ async def test_type_codec_lasts_for_the_loan(pg_dsn: str) -> None:
         async with pool.acquire() as conn:
             assert await conn.fetchval("SELECT 7::int4") == 7
         assert await pool.fetchval("SELECT 7::int4") == 7
+
+
+async def test_listeners_last_for_the_loan(pg_dsn: str) -> None:
+    async with ferrule.create_pool(pg_dsn, min_size=1, max_size=1) as pool:
+        got: list[str] = []
+        async with pool.acquire() as conn:
+            await conn.add_listener("pool_events", lambda c, pid, ch, payload: got.append(payload))
+            await conn.execute("NOTIFY pool_events, 'one'")
+            for _ in range(100):
+                if got:
+                    break
+                await asyncio.sleep(0.01)
+        assert got == ["one"]
+        async with pool.acquire() as conn:
+            # The reset ran UNLISTEN; the old callback is no longer routed either.
+            assert await conn.fetchval("SELECT count(*) FROM pg_listening_channels()") == 0
+            await conn.execute("LISTEN pool_events")
+            await conn.execute("NOTIFY pool_events, 'two'")
+            await asyncio.sleep(0.1)
+        assert got == ["one"]
+
+
+async def test_lent_connection_pipeline_and_copy(pg_dsn: str, pg_table: str) -> None:
+    async with ferrule.create_pool(pg_dsn, min_size=1, max_size=1) as pool:
+        async with pool.acquire() as conn:
+            first, second = await conn.pipeline([("SELECT $1::int4 AS a", (1,)), "SELECT 2 AS b"])
+            assert first[0]["a"] == 1 and second[0]["b"] == 2
+            await conn.execute(f"CREATE TABLE {pg_table} (a int, b text)")
+            status = await conn.copy_records_to_table(pg_table, records=[(1, "x"), (2, "y")])
+            assert status == "COPY 2"
+        assert await pool.fetchval(f"SELECT count(*) FROM {pg_table}") == 2
