@@ -68,12 +68,14 @@ async def test_1000_tasks_holding_50ms_on_a_pool_of_10(pg_dsn: str) -> None:
         await asyncio.wait_for(asyncio.gather(*(task(i) for i in range(1000))), 60)
         elapsed = time.monotonic() - started
         assert peak == 10
-        # 100 rounds of 50 ms: the pool was never idle while tasks waited.
-        assert 5.0 <= elapsed < 8.0, elapsed
+        # 100 rounds of 50 ms: the pool was never idle while tasks waited (the upper bound
+        # leaves room for a loaded machine).
+        assert 5.0 <= elapsed < 12.0, elapsed
         # First come, first served: task i gets its turn in round i // 10; none waits more
-        # than two rounds beyond it (a round runs a little over 50 ms).
-        late = [i for i, w in enumerate(waited) if w > (i // 10 + 2) * 0.055 + 0.05]
-        assert not late, f"served late: {late[:10]}"
+        # than two rounds beyond it.
+        round_time = elapsed / 100
+        late = [i for i, w in enumerate(waited) if w > (i // 10 + 2) * round_time + 0.05]
+        assert not late, f"served late: {late[:10]} (a round took {round_time * 1000:.0f} ms)"
         stats = pool.stats()
         assert stats["acquisitions"] == 1000 and stats["timeouts"] == 0
         assert stats["size"] == 10 and stats["idle"] == 10
