@@ -14,7 +14,7 @@ from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgConn
+    from ferrule._ferrule import PgConn, PgPooledConn
 
 
 class PgConnection(Connection):
@@ -197,7 +197,8 @@ class PgConnection(Connection):
         if callback in self._termination_listeners:
             self._termination_listeners.remove(callback)
 
-    _impl: PgConn
+    # A connection of its own, or one lent by a pool (`ferrule.PgPoolConnection`).
+    _impl: PgConn | PgPooledConn
 
     def get_server_pid(self) -> int:
         """The process id of the server session (used by ``pg_cancel_backend`` and logs)."""

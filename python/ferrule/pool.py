@@ -90,8 +90,6 @@ class PoolConnection(Connection):
     ``__slots__``, since two bases that both add slots cannot be combined.
     """
 
-    _impl: PgPooledConn
-
     def __init__(
         self,
         impl: PgPooledConn,
@@ -103,19 +101,24 @@ class PoolConnection(Connection):
         super().__init__(impl, bridge, settings, command_timeout)
         self._pool = pool
 
+    @property
+    def _lent(self) -> PgPooledConn:
+        # The native object of a lent connection is always the pool's kind.
+        return cast("PgPooledConn", self._impl)
+
     def is_released(self) -> bool:
         """True once the connection went back to its pool."""
-        return self._impl.is_released()
+        return self._lent.is_released()
 
     async def release(self) -> None:
         """Give the connection back to its pool (same as ``pool.release(conn)``)."""
         await self._pool.release(self)
 
     async def _release(self) -> None:
-        if not self._impl.is_released():
+        if not self._lent.is_released():
             # The release happens at this call; awaiting only waits for the pool to have the
             # connection back (after a reset, if one is needed).
-            await self._impl.release()
+            await self._lent.release()
 
     async def close(self, *, timeout: float | None = None) -> None:
         """Close the underlying connection and release it; the pool opens a replacement."""
@@ -126,13 +129,13 @@ class PoolConnection(Connection):
 
     def terminate(self) -> None:
         """Close the underlying connection at once and release it."""
-        self._impl.terminate()
+        self._lent.terminate()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._release()
 
     def __repr__(self) -> str:
-        if self._impl.is_released():
+        if self._lent.is_released():
             return f"<ferrule.{type(self).__name__} released>"
         return super().__repr__()
 
