@@ -100,14 +100,14 @@ async def test_released_connection_refuses_use(pg_dsn: str) -> None:
 
 
 async def test_release_checks_ownership(pg_dsn: str) -> None:
-    async with (
-        ferrule.create_pool(pg_dsn, min_size=1, max_size=1) as one,
-        ferrule.create_pool(pg_dsn, min_size=1, max_size=1) as other,
-    ):
-        conn = await one.acquire()
-        with pytest.raises(ferrule.InterfaceError, match="not acquired from this pool"):
-            await other.release(conn)
-        await one.release(conn)
+    async with ferrule.create_pool(pg_dsn, min_size=1, max_size=1) as one:
+        async with ferrule.create_pool(pg_dsn, min_size=1, max_size=1) as other:
+            conn = await one.acquire()
+            try:
+                with pytest.raises(ferrule.InterfaceError, match="not acquired from this pool"):
+                    await other.release(conn)
+            finally:
+                await one.release(conn)
         plain = await ferrule.connect(pg_dsn)
         with pytest.raises(ferrule.InterfaceError):
             await one.release(plain)  # type: ignore[arg-type]

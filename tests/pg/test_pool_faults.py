@@ -48,25 +48,29 @@ async def test_busy_connections_killed_fail_fast_and_are_replaced(
     app = app_name("killbusy")
     async with ferrule.create_pool(pg_dsn, min_size=3, max_size=3, application_name=app) as pool:
         held = await pool.acquire()
-        busy = [asyncio.ensure_future(pool.execute("SELECT pg_sleep(30)")) for _ in range(2)]
-        in_held = asyncio.ensure_future(held.execute("SELECT pg_sleep(30)"))
-        await asyncio.sleep(0.2)
-        pids = await asyncio.to_thread(server_pids, pg_cluster, app)
-        assert await asyncio.to_thread(terminate_app_backends, pg_cluster, app) == 3
-        killed_at = time.monotonic()
-        for task in [*busy, in_held]:
-            with pytest.raises(LOST):
-                await asyncio.wait_for(task, 5)
-        # The calls fail as soon as the server hangs up (the figure: within 100 ms).
-        noticed = time.monotonic() - killed_at
-        print(f"connection loss reported {noticed * 1000:.0f} ms after the kill")
-        assert noticed < 0.5
-        assert held.is_closed()
-        await pool.release(held)
-        assert await pool.fetchval("SELECT 1") == 1
-        assert await settle(lambda: pool.get_size() == 3)
-        after = await asyncio.to_thread(server_pids, pg_cluster, app)
-        assert len(after) == 3 and not pids & after
+        try:
+            busy = [asyncio.ensure_future(pool.execute("SELECT pg_sleep(30)")) for _ in range(2)]
+            in_held = asyncio.ensure_future(held.execute("SELECT pg_sleep(30)"))
+            await asyncio.sleep(0.2)
+            pids = await asyncio.to_thread(server_pids, pg_cluster, app)
+            assert await asyncio.to_thread(terminate_app_backends, pg_cluster, app) == 3
+            killed_at = time.monotonic()
+            for task in [*busy, in_held]:
+                with pytest.raises(LOST):
+                    await asyncio.wait_for(task, 5)
+            # The calls fail as soon as the server hangs up (the figure: within 100 ms).
+            noticed = time.monotonic() - killed_at
+            print(f"connection loss reported {noticed * 1000:.0f} ms after the kill")
+            assert noticed < 0.5
+            assert held.is_closed()
+            await pool.release(held)
+            assert await pool.fetchval("SELECT 1") == 1
+            assert await settle(lambda: pool.get_size() == 3)
+            after = await asyncio.to_thread(server_pids, pg_cluster, app)
+            assert len(after) == 3 and not pids & after
+        finally:
+            # Close would wait for a connection still held.
+            await pool.release(held)
 
 
 async def test_server_restart_under_load(pg_dsn: str, pg_local_cluster: PgCluster) -> None:

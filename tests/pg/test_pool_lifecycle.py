@@ -62,11 +62,13 @@ async def test_expire_connections(pg_dsn: str, pg_cluster: PgCluster) -> None:
     async with ferrule.create_pool(pg_dsn, min_size=3, max_size=3, application_name=app) as pool:
         before = await pids_of(pool, 3)
         held = await pool.acquire()
-        held_pid = held.get_server_pid()
-        await pool.expire_connections()
-        # The idle ones are replaced now, the one in use when it comes back.
-        assert await settle(lambda: pool.get_size() == 3)
-        await pool.release(held)
+        try:
+            held_pid = held.get_server_pid()
+            await pool.expire_connections()
+            # The idle ones are replaced now, the one in use when it comes back.
+            assert await settle(lambda: pool.get_size() == 3)
+        finally:
+            await pool.release(held)
         assert await settle(lambda: pool.get_size() == 3 and pool.get_idle_size() == 3)
         after = await pids_of(pool, 3)
         assert not before & after
