@@ -400,6 +400,11 @@ impl PgConnection {
         sink: Option<RowSink>,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
+        if self.has_cancels_in_flight() {
+            // A CancelRequest still on its way (for a request abandoned behind others) would
+            // cancel this one if it reached the server first.
+            self.shared.settle_cancels().await;
+        }
         let state = Arc::new(ReqState::default());
         let (reply, rx) = oneshot::channel();
         let request = Request {
