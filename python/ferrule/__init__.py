@@ -11,7 +11,9 @@ from ferrule.exceptions import _make_error
 from ferrule.libsql_connection import LibsqlConnection
 from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
 from ferrule.pg_connection import PgConnection
+from ferrule.pg_pool import PgPoolConnection
 from ferrule.pg_types import Box, Circle, Line, LineSegment, Path, Point, Polygon, Range
+from ferrule.pool import Pool, PoolConnection, PoolStats, create_pool
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.sqlite_connection import SqliteConnection
 from ferrule.sqlite_pool import SqlitePool
@@ -23,11 +25,16 @@ set_error_factory(_make_error)
 __all__ = [
     "__version__",
     "connect",
+    "create_pool",
     "Connection",
     "PgConnection",
     "MssqlConnection",
     "Output",
     "ProcResult",
+    "PgPoolConnection",
+    "Pool",
+    "PoolConnection",
+    "PoolStats",
     "TarantoolConnection",
     "LibsqlConnection",
     "SqliteConnection",

@@ -14,7 +14,7 @@ from ferrule.cursor import ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
-    from ferrule._ferrule import PgConn, Record
+    from ferrule._ferrule import PgConn, PgPooledConn, Record
 
 
 class PgConnection(Connection):
@@ -197,7 +197,8 @@ class PgConnection(Connection):
         if callback in self._termination_listeners:
             self._termination_listeners.remove(callback)
 
-    _impl: PgConn
+    # A connection of its own, or one lent by a pool (`ferrule.PgPoolConnection`).
+    _impl: PgConn | PgPooledConn
 
     async def _query_as(
         self,
@@ -320,7 +321,7 @@ class PgConnection(Connection):
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed() else self._impl.transaction_status()
-        return f"<ferrule.PgConnection pid={self.get_server_pid()} {state}>"
+        return f"<ferrule.{type(self).__name__} pid={self.get_server_pid()} {state}>"
 
 
 _background: set[asyncio.Future[Any]] = set()
@@ -392,7 +393,44 @@ async def connect(
     ``primary``, ``standby`` or ``prefer-standby`` (a standby if there is one, else any).
     ``load_balance_hosts=random`` tries the hosts in random order.
     """
-    settings = _pgdsn.build_settings(
+    settings = connect_settings(
+        dsn,
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        database=database,
+        ssl=ssl,
+        sslmode=sslmode,
+        timeout=timeout,
+        command_timeout=command_timeout,
+        statement_cache_size=statement_cache_size,
+        server_settings=server_settings,
+        **kwargs,
+    )
+    bridge = _bridge.get_bridge()
+    impl = await _bridge.wait(bridge, pg_connect(bridge, settings))
+    return PgConnection(impl, bridge, settings, settings["command_timeout"])
+
+
+def connect_settings(
+    dsn: str | None = None,
+    *,
+    host: str | Sequence[str] | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    ssl: str | bool | None = None,
+    sslmode: str | None = None,
+    timeout: float | None = None,
+    command_timeout: float | None = None,
+    statement_cache_size: int | None = None,
+    server_settings: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """The native settings dict for :func:`connect`'s arguments (also used by the pool)."""
+    return _pgdsn.build_settings(
         dsn,
         {
             "host": host,
@@ -408,6 +446,3 @@ async def connect(
             **kwargs,
         },
     )
-    bridge = _bridge.get_bridge()
-    impl = await _bridge.wait(bridge, pg_connect(bridge, settings))
-    return PgConnection(impl, bridge, settings, settings["command_timeout"])

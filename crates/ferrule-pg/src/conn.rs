@@ -1,7 +1,7 @@
 //! A live connection: the caller-side handle and the reader/writer tasks behind it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use crate::connect::{establish, BoxStream};
 use crate::encode::encode_bind;
 use crate::io::{reader_task, writer_task};
 use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
+use crate::session::SessionState;
 use crate::statement::{Column, Statement, StatementCache};
 use crate::typeinfo::TypeRegistry;
 
@@ -98,6 +99,27 @@ pub(crate) struct Shared {
     pub finished: Notify,
     pub reader_done: AtomicBool,
     pub hook: Mutex<Option<Arc<AsyncHook>>>,
+    /// `SessionState` bits noticed since the last `clear_session_state`.
+    pub session: AtomicU8,
+    /// Requests whose caller stopped waiting before the answer came (cancelled while queued
+    /// behind others, or dropped): they may still change the session.
+    abandoned: Mutex<Vec<Arc<ReqState>>>,
+    /// CancelRequests sent whose socket the server has not closed yet (see `send_cancel`).
+    pub cancels_in_flight: AtomicUsize,
+    pub cancels_settled: Notify,
+}
+
+/// Counts one CancelRequest in flight until dropped (the send ended, or its task was aborted).
+struct CancelInFlight<'a> {
+    shared: &'a Shared,
+}
+
+impl Drop for CancelInFlight<'_> {
+    fn drop(&mut self) {
+        if self.shared.cancels_in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.cancels_settled.notify_waiters();
+        }
+    }
 }
 
 impl Shared {
@@ -120,6 +142,9 @@ impl Shared {
 
     /// Claims and sends the CancelRequest for `state`; if the server has not answered the
     /// request `cancel_timeout` later, the connection is closed rather than left in doubt.
+    ///
+    /// A CancelRequest names the session, not the request, so it counts as in flight (see
+    /// `settle_cancels`) until its task ends: a pool must not lend the connection before.
     pub fn send_cancel(self: &Arc<Self>, state: Arc<ReqState>) {
         drop(self.spawn_cancel(state));
     }
@@ -130,8 +155,10 @@ impl Shared {
         if !state.claim_cancel() {
             return None;
         }
+        self.cancels_in_flight.fetch_add(1, Ordering::AcqRel);
         let shared = self.clone();
         Some(tokio::spawn(async move {
+            let _in_flight = CancelInFlight { shared: &shared };
             let notified = state.done_notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -152,6 +179,27 @@ impl Shared {
                 )));
             }
         }))
+    }
+
+    /// Waits until no CancelRequest of this connection is in flight (each is bounded by
+    /// `cancel_timeout`).
+    pub async fn settle_cancels(&self) {
+        loop {
+            let settled = self.cancels_settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if self.cancels_in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            settled.await;
+        }
+    }
+
+    /// Records session state the server reported (see `crate::session`).
+    pub fn note_session(&self, state: SessionState) {
+        if !state.is_clean() {
+            self.session.fetch_or(state.bits(), Ordering::AcqRel);
+        }
     }
 
     /// Closes the connection now: tasks stop, every waiting call fails with `reason`.
@@ -206,6 +254,10 @@ impl PgConnection {
             finished: Notify::new(),
             reader_done: AtomicBool::new(false),
             hook: Mutex::new(None),
+            session: AtomicU8::new(0),
+            abandoned: Mutex::new(Vec::new()),
+            cancels_in_flight: AtomicUsize::new(0),
+            cancels_settled: Notify::new(),
         });
         let stream: BoxStream = est.stream;
         let (r, w) = tokio::io::split(stream);
@@ -239,6 +291,66 @@ impl PgConnection {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+
+    /// Session state (settings, listeners, locks, ...) this connection may carry since the
+    /// last `clear_session_state`; what a pool's reset must clear.
+    pub fn session_state(&self) -> SessionState {
+        SessionState::from_bits(self.shared.session.load(Ordering::Acquire))
+    }
+
+    /// Adds state the server does not report (see `crate::session::from_sql_text`).
+    pub fn mark_session_state(&self, state: SessionState) {
+        self.shared.note_session(state);
+    }
+
+    /// Called once the session was reset.
+    pub fn clear_session_state(&self) {
+        self.shared.session.store(0, Ordering::Release);
+    }
+
+    /// Whether a request whose caller stopped waiting is still unanswered: its effects on the
+    /// session are not known yet.
+    pub fn has_abandoned_requests(&self) -> bool {
+        let mut abandoned = self.shared.abandoned.lock();
+        abandoned.retain(|s| !s.done.load(Ordering::Acquire));
+        !abandoned.is_empty()
+    }
+
+    /// Whether a CancelRequest is still on its way: the next request could be cancelled by it
+    /// (`settle_cancels` waits it out).
+    pub fn has_cancels_in_flight(&self) -> bool {
+        self.shared.cancels_in_flight.load(Ordering::Acquire) > 0
+    }
+
+    /// Waits until every abandoned request has its answer and no CancelRequest is in flight:
+    /// then nothing sent before can still act on what is sent next.
+    pub async fn settle(&self) {
+        while !self.is_closed() {
+            let waiting = {
+                let mut abandoned = self.shared.abandoned.lock();
+                abandoned.retain(|s| !s.done.load(Ordering::Acquire));
+                abandoned.first().cloned()
+            };
+            let Some(state) = waiting else { break };
+            let done = state.done_notify.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            if !state.done.load(Ordering::Acquire) {
+                done.await;
+            }
+        }
+        self.shared.settle_cancels().await;
+    }
+
+    /// Asks the server to cancel the request it is working on, if any, without waiting: for
+    /// a connection about to be dropped, so that its session does not run on alone.
+    pub fn cancel_running(&self) {
+        let running = self.shared.inflight.lock().front().cloned();
+        if let Some(state) = running {
+            state.want_cancel.store(true, Ordering::Release);
+            self.shared.send_cancel(state);
+        }
     }
 
     /// Receives notices and notifications; replaces any previous hook.
@@ -282,6 +394,11 @@ impl PgConnection {
         sink: Option<RowSink>,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
+        if self.has_cancels_in_flight() {
+            // A CancelRequest still on its way (for a request abandoned behind others) would
+            // cancel this one if it reached the server first.
+            self.shared.settle_cancels().await;
+        }
         let state = Arc::new(ReqState::default());
         let (reply, rx) = oneshot::channel();
         let request = Request {
@@ -303,6 +420,10 @@ impl PgConnection {
         mut rx: oneshot::Receiver<Result<Response, Error>>,
         ctl: &CallCtl,
     ) -> Result<Response, Error> {
+        let _watch = AbandonWatch {
+            shared: &self.shared,
+            state: &state,
+        };
         let deadline = async {
             match ctl.deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -860,6 +981,22 @@ impl PgConnection {
             frontend::sync(&mut buf);
         }
         Ok(buf)
+    }
+}
+
+/// Records the request as abandoned when `roundtrip` ends (or is dropped) before its answer.
+struct AbandonWatch<'a> {
+    shared: &'a Shared,
+    state: &'a Arc<ReqState>,
+}
+
+impl Drop for AbandonWatch<'_> {
+    fn drop(&mut self) {
+        if !self.state.done.load(Ordering::Acquire) {
+            let mut abandoned = self.shared.abandoned.lock();
+            abandoned.retain(|s| !s.done.load(Ordering::Acquire));
+            abandoned.push(self.state.clone());
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::request::{
     Command, CopyChunk, CopyMode, CopyOutSender, Pending, COPY_OUT_CHUNK, SINK_BATCH_BYTES,
     SINK_BATCH_ROWS,
 };
+use crate::session::{self, SessionState};
 use crate::statement::Column;
 
 type Writer = WriteHalf<BoxStream>;
@@ -267,6 +268,7 @@ impl Reader {
                 let name = body.name().map_err(proto)?.to_owned();
                 let value = body.value().map_err(proto)?.to_owned();
                 self.shared.server_params.lock().insert(name, value);
+                self.shared.note_session(SessionState::SETTINGS);
                 return Ok(());
             }
             _ => {}
@@ -318,7 +320,9 @@ impl Reader {
                 resp.params = Some(body.parameters().collect().map_err(proto)?);
             }
             Message::CommandComplete(body) => {
-                resp.tags.push(body.tag().map_err(proto)?.to_owned());
+                let tag = body.tag().map_err(proto)?;
+                self.shared.note_session(session::from_command_tag(tag));
+                resp.tags.push(tag.to_owned());
                 resp.ends.push(resp.rows.len());
             }
             Message::PortalSuspended => resp.suspended = true,

@@ -15,7 +15,9 @@ mod encode_rich;
 pub mod errors;
 pub mod hosts;
 mod io;
+pub mod pool;
 pub mod request;
+pub mod session;
 pub mod statement;
 pub mod tls;
 pub mod typeinfo;
@@ -26,6 +28,8 @@ pub use config::{PgConfig, SslMode, TargetSessionAttrs};
 pub use conn::{
     AsyncMessage, CallCtl, CopyIn, CopyOut, PgConnection, QueryOpts, QueryResult, SinkFactory,
 };
+pub use pool::{PgManager, SessionHooks};
 pub use postgres_protocol::message::backend::DataRowBody;
 pub use request::RowSink;
+pub use session::SessionState;
 pub use statement::{Column, Statement};

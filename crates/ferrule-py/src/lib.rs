@@ -28,6 +28,9 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pg::connection::PgStmt>()?;
     m.add_class::<pg::copy::PgCopyIn>()?;
     m.add_class::<pg::copy::PgCopyOut>()?;
+    m.add_class::<pg::pool::PgPool>()?;
+    m.add_class::<pg::pooled::PgPooledConn>()?;
+    m.add_class::<pg::hooks::PgHookCall>()?;
     m.add_class::<tarantool::connection::TntConn>()?;
     m.add_class::<tarantool::connection::TntStmt>()?;
     m.add_class::<tarantool::streams::TntPushes>()?;

@@ -47,12 +47,42 @@ enum Vetted<M: Manager> {
     TimedOut,
 }
 
+/// A caller's place in the pool's line and the moment it asked, taken when the caller asks
+/// (`Pool::place`), which may be before its acquire first runs: a job spawned on a
+/// multi-threaded runtime may start after jobs spawned later, and must not lose its turn or
+/// see its timeout start late.
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    ticket: u64,
+    asked: Instant,
+}
+
+impl Place {
+    /// When the caller asked: where its timeout starts.
+    pub fn asked(&self) -> Instant {
+        self.asked
+    }
+}
+
 impl<M: Manager> Shared<M> {
-    pub async fn acquire(self: &Arc<Self>, timeout: Option<Duration>) -> Result<Pooled<M>, Error> {
-        let started = Instant::now();
+    pub fn place(&self) -> Place {
+        Place {
+            ticket: self.tickets.fetch_add(1, Ordering::Relaxed),
+            asked: Instant::now(),
+        }
+    }
+
+    pub async fn acquire(
+        self: &Arc<Self>,
+        place: Place,
+        timeout: Option<Duration>,
+    ) -> Result<Pooled<M>, Error> {
+        let Place {
+            ticket,
+            asked: started,
+        } = place;
         let limit = timeout.or(self.config.acquire_timeout);
         let deadline = limit.map(|limit| started + limit);
-        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         loop {
             let candidate = match self.take_or_wait(ticket, deadline).await {
                 Ok(Some(pooled)) => pooled,

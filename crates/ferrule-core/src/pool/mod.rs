@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
+pub use acquire::Place;
 pub use config::{PoolConfig, Recycle};
 pub use manager::Manager;
 pub use pooled::Pooled;
@@ -102,7 +103,23 @@ impl<M: Manager> Pool<M> {
     /// how the pool stood), `ErrorKind::Closed`, or the error of a connection opened for
     /// this call that failed while no other connection came free.
     pub async fn acquire(&self, timeout: Option<Duration>) -> Result<Pooled<M>, crate::Error> {
-        self.shared().acquire(timeout).await
+        let place = self.place();
+        self.shared().acquire(place, timeout).await
+    }
+
+    /// Takes a place in line now, for an [`Pool::acquire_at`] that may run later: its turn
+    /// and its timeout count from this call.
+    pub fn place(&self) -> Place {
+        self.shared().place()
+    }
+
+    /// [`Pool::acquire`] with a place taken earlier by [`Pool::place`].
+    pub async fn acquire_at(
+        &self,
+        place: Place,
+        timeout: Option<Duration>,
+    ) -> Result<Pooled<M>, crate::Error> {
+        self.shared().acquire(place, timeout).await
     }
 
     /// Open connections, idle or in use.

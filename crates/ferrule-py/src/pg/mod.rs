@@ -1,10 +1,14 @@
 //! Python bindings of the PostgreSQL backend.
 
+pub mod calls;
 pub mod config;
 pub mod connection;
 pub mod copy;
 pub mod decode;
 pub mod decode_rich;
+pub mod hooks;
+pub mod pool;
+pub mod pooled;
 pub mod range;
 pub mod results;
 pub mod text_literal;
