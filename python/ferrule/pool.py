@@ -562,7 +562,18 @@ def create_pool(
     event loop where it runs: with ``setup`` set, ``pool.fetch`` and its siblings acquire
     through Python. Other keywords are the backend's connect arguments (see
     :func:`ferrule.connect`).
+
+    A SQLite URL gives a :class:`ferrule.SqlitePool` instead: one writer and
+    ``max_size - 1`` readers in WAL mode, with explicit routing (see
+    :func:`ferrule.sqlite_pool.create_pool`).
     """
+    scheme = dsn.split(":", 1)[0].lower() if dsn else ""
+    if scheme in ("sqlite", "file"):
+        from ferrule import sqlite_pool
+
+        return sqlite_pool.create_pool(  # type: ignore[return-value]
+            dsn, readers=max(max_size - 1, 0), acquire_timeout=acquire_timeout, **connect_kwargs
+        )
     return Pool(
         dsn,
         min_size=min_size,
