@@ -77,6 +77,9 @@ async def test_queued_call_cancelled_before_it_runs(conn: MssqlConnection) -> No
     # The slow call holds the connection long enough that even a loaded machine cancels the
     # queued one while it still waits its turn.
     slow = asyncio.ensure_future(conn.fetchval("WAITFOR DELAY '00:00:01.500'; SELECT 1"))
+    # Calls started in the same instant may reach the connection in either order; the slow
+    # one is given time to be running before the second is queued behind it.
+    await asyncio.sleep(0.1)
     queued = asyncio.ensure_future(conn.fetchval("SELECT 2"))
     await asyncio.sleep(0.05)
     assert not queued.done()
