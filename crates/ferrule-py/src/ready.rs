@@ -1,8 +1,11 @@
 //! The results of calls done inline. `Ready` holds its result: the caller takes it with
 //! `result()` (no await, no exception for StopIteration) or awaits it. Awaiting a finished
-//! call does not let other tasks run, so every so often the call returns a `YieldingReady`
-//! instead, which yields to the loop once (a bare `yield`, as `asyncio.sleep(0)` does) before
-//! giving its result: a task making many inline calls in a row cannot starve the others.
+//! call does not let other tasks run, so once a task has made inline calls back to back for a
+//! time slice (`InlineSlice`) the call returns a `YieldingReady` instead, which yields to the
+//! loop once (a bare `yield`, as `asyncio.sleep(0)` does) before giving its result: a task
+//! making many inline calls in a row cannot starve the others.
+
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
@@ -95,5 +98,55 @@ impl YieldingReady {
 
     fn done(&self) -> bool {
         true
+    }
+}
+
+/// How long a task may run inline calls back to back before it yields to the loop once.
+const INLINE_SLICE: Duration = Duration::from_micros(50);
+/// A pause between two inline calls longer than this means the loop ran something else in
+/// between (or the caller was busy elsewhere): a new slice starts.
+const INLINE_GAP: Duration = Duration::from_micros(20);
+
+/// The time slice of one connection's inline calls: other tasks wait at most about
+/// `INLINE_SLICE` for a task that keeps calling, whatever each call costs.
+pub struct InlineSlice {
+    // (start of the slice, end of the last call)
+    times: Mutex<Option<(Instant, Instant)>>,
+}
+
+impl InlineSlice {
+    pub fn new() -> InlineSlice {
+        InlineSlice {
+            times: Mutex::new(None),
+        }
+    }
+
+    /// Called as an inline call ends: should its result yield to the loop first?
+    pub fn should_yield(&self) -> bool {
+        let now = Instant::now();
+        let mut times = self.times.lock();
+        match *times {
+            Some((start, last)) if now.duration_since(last) <= INLINE_GAP => {
+                if now.duration_since(start) >= INLINE_SLICE {
+                    // The yield lets the loop run others; the next call opens a new slice.
+                    *times = None;
+                    return true;
+                }
+                *times = Some((start, now));
+            }
+            _ => *times = Some((now, now)),
+        }
+        false
+    }
+
+    /// A call went to the connection's thread (its await yields): a new slice starts.
+    pub fn restart(&self) {
+        *self.times.lock() = None;
+    }
+}
+
+impl Default for InlineSlice {
+    fn default() -> Self {
+        InlineSlice::new()
     }
 }

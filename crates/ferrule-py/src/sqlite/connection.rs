@@ -3,7 +3,6 @@
 //! statement on an idle connection: the future comes back already resolved) or is queued to
 //! the connection's thread, whose reply resolves the future through the bridge.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use super::config::from_dict;
 use super::results::{Rows, Shape};
 use crate::bridge::{Bridge, Deliver, Text, Unit};
 use crate::convert::to_values;
+use crate::ready::InlineSlice;
 use crate::settings::seconds;
 
 const BACKEND: &str = "sqlite";
@@ -27,13 +27,9 @@ pub struct SqliteConn {
     conn: SqliteConnection,
     bridge: Py<Bridge>,
     detect_types: bool,
-    /// Calls done inline in a row; every `YIELD_EVERY`th lets the loop run other tasks.
-    inline_streak: AtomicU32,
+    /// Inline calls back to back; when their slice is used up one lets the loop run others.
+    inline_slice: InlineSlice,
 }
-
-/// How many inline calls in a row a task may make before it yields to the loop once:
-/// about 50-100 us of work, so other tasks wait no longer than that.
-const YIELD_EVERY: u32 = 32;
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct SqliteStmt {
@@ -54,7 +50,7 @@ impl Deliver for Opened {
                 conn: self.conn,
                 bridge: self.bridge,
                 detect_types: self.detect_types,
-                inline_streak: AtomicU32::new(0),
+                inline_slice: InlineSlice::new(),
             },
         )?
         .into_any())
@@ -136,8 +132,7 @@ impl SqliteConn {
         py: Python<'py>,
         outcome: Result<T, Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let streak = self.inline_streak.fetch_add(1, Ordering::Relaxed) + 1;
-        let yield_first = streak.is_multiple_of(YIELD_EVERY);
+        let yield_first = self.inline_slice.should_yield();
         Bridge::ready_yielding(self.bridge.bind(py), BACKEND, outcome, yield_first)
     }
 
@@ -177,7 +172,7 @@ impl SqliteConn {
             });
             return self.inline_ready(py, rows);
         }
-        self.inline_streak.store(0, Ordering::Relaxed);
+        self.inline_slice.restart();
         let (ctl, token) = ctl(timeout)?;
         let (future, reply) = self.pending(py, Some(token), move |result| Rows {
             result,
