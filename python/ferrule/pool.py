@@ -571,8 +571,25 @@ def create_pool(
     if scheme in ("sqlite", "file"):
         from ferrule import sqlite_pool
 
+        # A SQLite pool keeps its connections for its life: these settings have no meaning.
+        unused = {
+            "min_size": min_size not in (10, max_size),
+            "max_queries": max_queries is not None,
+            "max_lifetime": max_lifetime is not None,
+            "max_idle": max_idle != 300.0,
+            "recycle": recycle != "fast",
+        }
+        if any(unused.values()):
+            names = ", ".join(name for name, given in unused.items() if given)
+            raise InterfaceError(f"a SQLite pool does not take {names} (see docs/sqlite.md)")
         return sqlite_pool.create_pool(  # type: ignore[return-value]
-            dsn, readers=max(max_size - 1, 0), acquire_timeout=acquire_timeout, **connect_kwargs
+            dsn,
+            readers=max(max_size - 1, 0),
+            acquire_timeout=acquire_timeout,
+            setup=setup,
+            init=init,
+            reset=reset,
+            **connect_kwargs,
         )
     return Pool(
         dsn,

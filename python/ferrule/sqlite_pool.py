@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _sqlitedsn
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from ferrule._ferrule import Record
 
+Hook = Callable[[SqliteConnection], Awaitable[None]]
 POOL_DEFAULTS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": True}
 
 
@@ -156,10 +157,17 @@ class SqlitePool:
         *,
         readers: int = 4,
         acquire_timeout: float | None = None,
+        setup: Hook | None = None,
+        init: Hook | None = None,
+        reset: Hook | None = None,
         **connect_kwargs: Any,
     ) -> None:
         if readers < 0:
             raise InterfaceError(f"readers must be >= 0, not {readers}")
+        for name, hook in (("setup", setup), ("init", init), ("reset", reset)):
+            if hook is not None and not callable(hook):
+                raise InterfaceError(f"{name} must be a coroutine function, not {hook!r}")
+        self._setup, self._init, self._reset = setup, init, reset
         settings = _sqlitedsn.build_settings(dsn, {})
         in_memory = settings["path"] == ":memory:" and "path" not in connect_kwargs
         # Each connection to ":memory:" is a database of its own: one connection serves all.
@@ -198,19 +206,41 @@ class SqlitePool:
 
     async def _open(self) -> SqlitePool:
         # The writer first: it creates the file and switches it to WAL before readers open.
-        self._writer = await connect(
-            self._dsn, transaction_mode="immediate", **self._connect_kwargs
-        )
+        self._writer = await self._connect(write=True)
         try:
-            reader_kwargs = {**self._connect_kwargs, "query_only": True, "create": False}
             for _ in range(self._readers_wanted):
-                reader = await connect(self._dsn, **reader_kwargs)
+                reader = await self._connect(write=False)
                 self._readers.append(reader)
                 self._idle_readers.append(reader)
         except BaseException:
             await self._close_all()
             raise
         return self
+
+    async def _connect(self, *, write: bool) -> SqliteConnection:
+        """A new writer or reader, its ``init`` hook run."""
+        if write:
+            kwargs = {**self._connect_kwargs, "transaction_mode": "immediate"}
+        else:
+            kwargs = {**self._connect_kwargs, "query_only": True, "create": False}
+        conn = await connect(self._dsn, **kwargs)
+        if self._init is not None:
+            try:
+                await self._init(conn)
+            except BaseException:
+                await conn.close()
+                raise
+        return conn
+
+    async def _replace(self, old: SqliteConnection, write: bool) -> SqliteConnection:
+        """Closes a connection whose session cannot be trusted and opens its successor."""
+        old.terminate()
+        new = await self._connect(write=write)
+        if write:
+            self._writer = new
+        else:
+            self._readers[self._readers.index(old)] = new
+        return new
 
     def _live(self) -> SqliteConnection:
         if self._closed:
@@ -235,7 +265,8 @@ class SqlitePool:
 
     async def _read(self, method: str, query: str, args: tuple[Any, ...], **kw: Any) -> Any:
         self._counts["reads"] += 1
-        conn = self._reader_for_call()
+        # With a setup hook every call borrows a connection, so that the hook runs first.
+        conn = self._reader_for_call() if self._setup is None else None
         if conn is not None:
             return await getattr(conn, method)(query, *args, **kw)
         async with self.acquire() as lent:
@@ -257,27 +288,28 @@ class SqlitePool:
         """Run a read on a reader and return one value of its first row."""
         return await self._read("fetchval", query, args, column=column, timeout=timeout)
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
-        """Run a write on the writer (queued behind the writes before it)."""
+    async def _write(self, method: str, query: str, args: tuple[Any, ...], **kw: Any) -> Any:
         writer = self._live()
         self._counts["writes"] += 1
+        if self._setup is not None:
+            async with self.acquire(write=True) as lent:
+                return await getattr(lent, method)(query, *args, **kw)
         if not self._write_lock.locked():
-            return await writer.execute(query, *args, timeout=timeout)
+            return await getattr(writer, method)(query, *args, **kw)
         # The writer is lent for a transaction: wait for it, never write inside it.
         async with self._write_lock:
-            return await writer.execute(query, *args, timeout=timeout)
+            return await getattr(self._live(), method)(query, *args, **kw)
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        """Run a write on the writer (queued behind the writes before it)."""
+        status: str = await self._write("execute", query, args, timeout=timeout)
+        return status
 
     async def executemany(
         self, command: str, args: Iterable[Sequence[Any]], *, timeout: float | None = None
     ) -> None:
         """Run ``command`` for every argument sequence on the writer, all or nothing."""
-        writer = self._live()
-        self._counts["writes"] += 1
-        if not self._write_lock.locked():
-            await writer.executemany(command, args, timeout=timeout)
-            return
-        async with self._write_lock:
-            await writer.executemany(command, args, timeout=timeout)
+        await self._write("executemany", command, (args,), timeout=timeout)
 
     def acquire(self, *, timeout: float | None = None, write: bool = False) -> _AcquireContext:
         """Borrow a connection: the writer with ``write=True`` (one borrower at a time, in
@@ -313,7 +345,14 @@ class SqlitePool:
                 f"no {'writer' if write else 'reader'} connection was free within {timeout} s"
             ) from None
         self._counts["acquisitions"] += 1
-        return SqlitePoolConnection(_Lease(self, conn, write))
+        lent = SqlitePoolConnection(_Lease(self, conn, write))
+        if self._setup is not None:
+            try:
+                await self._setup(lent)
+            except BaseException:
+                await self.release(lent)
+                raise
+        return lent
 
     def _give_back(self, conn: SqliteConnection) -> None:
         while self._reader_waiters:
@@ -330,11 +369,19 @@ class SqlitePool:
             raise InterfaceError("the connection belongs to another pool")
         if lease.released:
             return
-        lease.released = True
         conn = lease.conn
         try:
-            if not conn.is_closed() and conn.is_in_transaction():
-                await conn.execute("ROLLBACK")
+            try:
+                if self._reset is not None and not conn.is_closed():
+                    await self._reset(connection)
+                if not conn.is_closed() and conn.is_in_transaction():
+                    await conn.execute("ROLLBACK")
+            finally:
+                lease.released = True
+        except Exception:
+            # The session is in an unknown state: the next borrower gets a new connection.
+            conn = await self._replace(conn, lease.write)
+            raise
         finally:
             if lease.write:
                 self._write_lock.release()
@@ -402,11 +449,27 @@ def create_pool(
     *,
     readers: int = 4,
     acquire_timeout: float | None = None,
+    setup: Hook | None = None,
+    init: Hook | None = None,
+    reset: Hook | None = None,
     **connect_kwargs: Any,
 ) -> SqlitePool:
     """Make a SQLite pool: ``pool = await create_pool("sqlite:///app.db")`` or
     ``async with create_pool(...) as pool:``. ``readers``: reader connections (0 for an
     in-memory database, where one connection serves everything). Other keywords are
     :func:`ferrule.sqlite_connection.connect`'s; the pool's PRAGMAs are defaults they may
-    override (e.g. ``journal_mode="delete"``)."""
-    return SqlitePool(dsn, readers=readers, acquire_timeout=acquire_timeout, **connect_kwargs)
+    override (e.g. ``journal_mode="delete"``).
+
+    Hooks are coroutine functions taking the connection, as for the other pools: ``init``
+    runs once on each new connection, ``setup`` at each acquire (``pool.fetch`` and its
+    siblings then borrow a connection for each call), ``reset`` at each release before the
+    rollback of a transaction left open; an exception in ``reset`` replaces the connection."""
+    return SqlitePool(
+        dsn,
+        readers=readers,
+        acquire_timeout=acquire_timeout,
+        setup=setup,
+        init=init,
+        reset=reset,
+        **connect_kwargs,
+    )

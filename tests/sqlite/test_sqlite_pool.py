@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,66 @@ async def test_closed_pool(db_url: str) -> None:
     await pool.close()
     with pytest.raises(ferrule.ConnectionClosedError):
         await pool.fetchval("SELECT 1")
+
+
+async def test_hooks_run_on_connect_acquire_and_release(db_url: str) -> None:
+    seen: list[str] = []
+
+    async def init(conn: Any) -> None:
+        seen.append("init")
+        await conn.execute("PRAGMA cache_size = -4000")
+
+    async def setup(conn: Any) -> None:
+        seen.append("setup")
+
+    async def reset(conn: Any) -> None:
+        seen.append("reset")
+
+    async with ferrule.create_pool(db_url, max_size=3, init=init, setup=setup, reset=reset) as pool:
+        assert seen == ["init"] * 3
+        seen.clear()
+        assert await pool.fetchval("PRAGMA cache_size") == -4000
+        await pool.execute("CREATE TABLE IF NOT EXISTS h (x INTEGER)")
+        assert seen == ["setup", "reset", "setup", "reset"]
+        seen.clear()
+        async with pool.acquire(write=True) as conn:
+            await conn.execute("INSERT INTO h VALUES (1)")
+        assert seen == ["setup", "reset"]
+
+
+async def test_failing_reset_replaces_the_connection(db_url: str) -> None:
+    failures = [RuntimeError("reset failed")]
+
+    async def reset(conn: Any) -> None:
+        if failures:
+            await conn.execute("BEGIN")
+            raise failures.pop()
+
+    pool = await create_pool(db_url, readers=1, reset=reset)
+    try:
+        conn = await pool.acquire()
+        native = conn._impl
+        with pytest.raises(RuntimeError, match="reset failed"):
+            await pool.release(conn)
+        async with pool.acquire() as again:
+            assert again._impl is not native
+            assert not again.is_in_transaction()
+            assert await again.fetchval("SELECT 1") == 1
+    finally:
+        await pool.close()
+
+
+async def test_failing_setup_gives_the_connection_back(db_url: str) -> None:
+    async def setup(conn: Any) -> None:
+        raise ValueError("no")
+
+    async with create_pool(db_url, readers=1, setup=setup, acquire_timeout=1) as pool:
+        for _ in range(3):
+            with pytest.raises(ValueError, match="no"):
+                await pool.fetchval("SELECT 1")
+        assert pool.stats()["idle"] == 2
+
+
+async def test_settings_a_sqlite_pool_has_no_use_for_are_refused(db_url: str) -> None:
+    with pytest.raises(ferrule.InterfaceError, match="max_lifetime, recycle"):
+        ferrule.create_pool(db_url, max_lifetime=60, recycle="clean")
