@@ -70,7 +70,11 @@ def parse_url(dsn: str) -> dict[str, Any]:
             settings[key] = _convert(key, value)
         elif key in SQLITE_URI_PARAMS or target.startswith("file:"):
             sqlite_params.append((key, value))
-        elif key in ("sync_url", "syncUrl", "authToken", "encryption_key"):
+        elif key == "encryption_key":
+            raise InterfaceError(
+                "give encryption_key as a keyword argument, not in the URL (URLs end up in logs)"
+            )
+        elif key in ("sync_url", "syncUrl", "authToken"):
             raise InterfaceError(
                 f"sqlite URL parameter {key!r} is for libSQL embedded replicas, which ferrule "
                 "does not support (see docs/sqlite.md); use a libsql:// URL for a remote "
@@ -99,6 +103,17 @@ def parse_url(dsn: str) -> dict[str, Any]:
     return settings
 
 
+def _key_bytes(value: Any) -> bytes:
+    """An encryption key given as text (its UTF-8 bytes) or bytes."""
+    if isinstance(value, str):
+        value = value.encode()
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise InterfaceError(f"encryption_key must be str or bytes, not {type(value).__name__}")
+    if not value:
+        raise InterfaceError("encryption_key must not be empty")
+    return bytes(value)
+
+
 def build_settings(dsn: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
     """The URL's settings with the non-None keyword arguments on top."""
     settings = parse_url(dsn) if dsn else {"path": ":memory:", "uri": False}
@@ -108,12 +123,14 @@ def build_settings(dsn: str | None, overrides: dict[str, Any]) -> dict[str, Any]
         if key == "path":
             settings["path"] = str(value)
             settings["uri"] = str(value).startswith("file:")
+        elif key == "encryption_key":
+            settings[key] = _key_bytes(value)
         elif key in SETTINGS:
             settings[key] = value
         else:
             raise InterfaceError(
                 f"unknown SQLite connection argument {key!r}; known: "
-                f"path, {', '.join(sorted(SETTINGS))}"
+                f"path, encryption_key, {', '.join(sorted(SETTINGS))}"
             )
     settings.setdefault("command_timeout", None)
     mode = settings.get("transaction_mode")

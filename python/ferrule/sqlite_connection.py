@@ -221,6 +221,7 @@ async def connect(
     transaction_mode: str | None = None,
     statement_cache_size: int | None = None,
     inline: bool | None = None,
+    encryption_key: str | bytes | None = None,
     **kwargs: Any,
 ) -> SqliteConnection:
     """Open a SQLite database.
@@ -236,6 +237,8 @@ async def connect(
     ``synchronous`` (``normal``, ``full``, ...) and ``foreign_keys`` set those PRAGMAs.
     ``transaction_mode``: the default of ``transaction(mode=...)`` (``deferred``,
     ``immediate``, ``exclusive``). ``inline=False`` never runs statements on the event loop.
+    ``encryption_key`` (text or bytes): the database is encrypted at rest (SQLCipher); a new
+    file is created encrypted, an existing one must have been made with the same key.
     """
     settings = _sqlitedsn.build_settings(
         dsn,
@@ -252,6 +255,7 @@ async def connect(
             "transaction_mode": transaction_mode,
             "statement_cache_size": statement_cache_size,
             "inline": inline,
+            "encryption_key": encryption_key,
             **kwargs,
         },
     )

@@ -87,6 +87,18 @@ pub struct SqliteConfig {
     pub query_only: bool,
     /// Let short statements run on the caller's thread when the connection is idle.
     pub inline: bool,
+    /// The key of a database encrypted at rest (SQLCipher); `None`: a plain database.
+    pub encryption_key: Option<EncryptionKey>,
+}
+
+/// An encryption key; its `Debug` form hides it, so it never reaches a log or an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptionKey(pub Vec<u8>);
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(..)")
+    }
 }
 
 impl Default for SqliteConfig {
@@ -103,6 +115,7 @@ impl Default for SqliteConfig {
             foreign_keys: None,
             query_only: false,
             inline: true,
+            encryption_key: None,
         }
     }
 }

@@ -39,6 +39,11 @@ pub(crate) unsafe fn from_db(db: *mut ffi::sqlite3, code: i32) -> Error {
 /// The error for a result code and message.
 pub(crate) fn from_code(code: i32, message: String) -> Error {
     let name = name_or_primary(code);
+    let message = if code & 0xff == ffi::SQLITE_NOTADB {
+        format!("{message} (an encrypted database needs its encryption_key)")
+    } else {
+        message
+    };
     // Misuse and a bad parameter index are the caller's mistakes (PEP 249 InterfaceError).
     let kind = if matches!(code & 0xff, ffi::SQLITE_MISUSE | ffi::SQLITE_RANGE) {
         ErrorKind::Interface

@@ -15,13 +15,14 @@ pub mod codes;
 pub mod config;
 pub mod conn;
 mod control;
+mod encryption;
 mod error;
 pub mod hrana;
 pub mod rows;
 pub mod session;
 pub mod stmt;
 
-pub use config::{JournalMode, SqliteConfig, Synchronous};
+pub use config::{EncryptionKey, JournalMode, SqliteConfig, Synchronous};
 pub use conn::{CallCtl, Reply, SqliteConnection};
 pub use hrana::{RemoteConfig, RemoteConnection};
 pub use rows::{CellRef, QueryResult, RowSet};

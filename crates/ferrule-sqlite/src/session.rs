@@ -14,6 +14,7 @@ use rusqlite::{ffi, Connection, OpenFlags};
 use crate::bind::bind_args;
 use crate::config::SqliteConfig;
 use crate::control::{Control, Stop, PROGRESS_OPS};
+use crate::encryption::apply_key;
 use crate::error::{from_db, from_rusqlite};
 use crate::rows::{QueryResult, RowSet};
 use crate::stmt::{skip_blank, RawStmt, StmtMeta};
@@ -99,6 +100,9 @@ impl Session {
             .map_err(from_rusqlite)?;
         // SAFETY: the handle stays owned by `conn`, which lives as long as the session.
         let db = unsafe { conn.handle() };
+        if let Some(key) = &cfg.encryption_key {
+            apply_key(&conn, db, &key.0, &cfg.path)?;
+        }
         let capacity =
             NonZeroUsize::new(cfg.statement_cache_size.max(1)).unwrap_or(NonZeroUsize::MIN);
         let mut session = Session {

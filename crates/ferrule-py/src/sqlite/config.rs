@@ -1,6 +1,6 @@
 //! The settings dict built by `ferrule.sqlite_connection` into `SqliteConfig`.
 
-use ferrule_sqlite::{JournalMode, SqliteConfig, Synchronous};
+use ferrule_sqlite::{EncryptionKey, JournalMode, SqliteConfig, Synchronous};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -48,6 +48,12 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<(SqliteConfig, bool)> {
     }
     if let Some(inline) = get(d, "inline")? {
         cfg.inline = inline;
+    }
+    if let Some(key) = get::<Vec<u8>>(d, "encryption_key")? {
+        if key.is_empty() {
+            return Err(PyValueError::new_err("encryption_key must not be empty"));
+        }
+        cfg.encryption_key = Some(EncryptionKey(key));
     }
     let detect_types = get(d, "detect_types")?.unwrap_or(false);
     Ok((cfg, detect_types))
