@@ -14,6 +14,8 @@ command -v pgbench >/dev/null 2>&1 || need_apt+=(postgresql-contrib)
 # FreeTDS: `tsql` is one of the independent clients that prove the TDS test server honest.
 command -v tsql >/dev/null 2>&1 || need_apt+=(freetds-bin)
 [ -f /usr/include/sybdb.h ] || need_apt+=(freetds-dev)
+# The bundled SQLite is SQLCipher's, which links the system libcrypto.
+[ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev)
 # The pgbouncer-mode tests put Debian's pgbouncer in front of the test cluster.
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
 # As root the test harness runs the server as `postgres` through runuser.
