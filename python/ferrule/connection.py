@@ -14,7 +14,7 @@ from ferrule import _bridge
 from ferrule._codecs import encode_with
 from ferrule._ferrule import rows_as
 from ferrule._rowclass import check_record_class
-from ferrule.cursor import CursorFactory
+from ferrule.cursor import CursorFactory, RowsAs
 from ferrule.exceptions import ConnectionClosedError, InterfaceError
 from ferrule.prepared_stmt import PreparedStatement
 from ferrule.transaction import Transaction
@@ -205,14 +205,22 @@ class Connection:
         return PreparedStatement(self, stmt)
 
     def cursor(
-        self, query: str, *args: Any, prefetch: int = 50, timeout: float | None = None
+        self,
+        query: str,
+        *args: Any,
+        prefetch: int = 50,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
     ) -> CursorFactory:
         """A server-side cursor: ``async for row in conn.cursor(...)`` streams rows in
         batches of ``prefetch`` with bounded memory; ``await conn.cursor(...)`` returns a
-        :class:`Cursor` to fetch from by hand. Needs a transaction."""
+        :class:`Cursor` to fetch from by hand. Needs a transaction. ``record_class`` and
+        ``as_class`` as in :meth:`fetch`, batch by batch."""
         if prefetch <= 0:
             raise InterfaceError("prefetch must be a positive number of rows")
-        return CursorFactory(self, query, None, args, prefetch, self._timeout(timeout))
+        rows_as = RowsAs(record_class, as_class)
+        return CursorFactory(self, query, None, args, prefetch, self._timeout(timeout), rows_as)
 
     def transaction(
         self,

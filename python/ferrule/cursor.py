@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _bridge
+from ferrule._ferrule import rows_as
+from ferrule._rowclass import check_record_class
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
@@ -15,11 +17,33 @@ if TYPE_CHECKING:
     from ferrule.connection import Connection
 
 
+class RowsAs:
+    """What a cursor's rows become: ``record_class`` instances or what ``as_class`` builds
+    (``None`` for both: plain Records)."""
+
+    __slots__ = ("as_class", "record_class")
+
+    def __init__(
+        self, record_class: type[Record] | None, as_class: Callable[..., Any] | None
+    ) -> None:
+        self.record_class = check_record_class(record_class)
+        self.as_class = as_class
+
+    def convert(self, rows: list[Record]) -> list[Any]:
+        if self.record_class is None and self.as_class is None:
+            return rows
+        converted: list[Any] = rows_as(rows, self.record_class, self.as_class)
+        return converted
+
+
+PLAIN = RowsAs(None, None)
+
+
 class Cursor:
     """An open portal. Rows are fetched on demand; close it (or leave the transaction) to
     release it on the server."""
 
-    __slots__ = ("_conn", "_exhausted", "_portal", "_stmt", "_timeout")
+    __slots__ = ("_as", "_conn", "_exhausted", "_portal", "_stmt", "_timeout")
 
     def __init__(
         self,
@@ -28,12 +52,14 @@ class Cursor:
         portal: str,
         exhausted: bool,
         timeout: float | None,
+        rows_as: RowsAs = PLAIN,
     ) -> None:
         self._conn = conn
         self._stmt = stmt
         self._portal = portal
         self._exhausted = exhausted
         self._timeout = timeout
+        self._as = rows_as
 
     async def fetch(self, n: int, *, timeout: float | None = None) -> list[Record]:
         """Return up to ``n`` next rows (fewer at the end)."""
@@ -48,7 +74,7 @@ class Cursor:
         rows: list[Record]
         rows, more = await _bridge.wait(conn._bridge, fut)
         self._exhausted = not more
-        return rows
+        return self._as.convert(rows)
 
     async def fetchrow(self, *, timeout: float | None = None) -> Record | None:
         """Return the next row, or None at the end."""
@@ -70,7 +96,7 @@ class Cursor:
 class CursorFactory:
     """What :meth:`Connection.cursor` returns: iterate it, or await it for a :class:`Cursor`."""
 
-    __slots__ = ("_args", "_conn", "_prefetch", "_query", "_stmt", "_timeout")
+    __slots__ = ("_args", "_as", "_conn", "_prefetch", "_query", "_stmt", "_timeout")
 
     def __init__(
         self,
@@ -80,6 +106,7 @@ class CursorFactory:
         args: Sequence[Any],
         prefetch: int,
         timeout: float | None,
+        rows_as: RowsAs = PLAIN,
     ) -> None:
         self._conn = conn
         self._query = query
@@ -87,6 +114,7 @@ class CursorFactory:
         self._args = args
         self._prefetch = prefetch
         self._timeout = timeout
+        self._as = rows_as
 
     async def _open(self, prefetch: int) -> tuple[Cursor, list[Record]]:
         conn = self._conn
@@ -95,7 +123,8 @@ class CursorFactory:
             stmt = await _bridge.wait(conn._bridge, conn._impl.prepare(self._query, self._timeout))
         fut = conn._impl.cursor_open(stmt, self._args, prefetch, self._timeout)
         portal, (rows, more) = await _bridge.wait(conn._bridge, fut)
-        return Cursor(conn, stmt, portal, not more, self._timeout), rows
+        cursor = Cursor(conn, stmt, portal, not more, self._timeout, self._as)
+        return cursor, self._as.convert(rows)
 
     def __await__(self) -> Generator[Any, None, Cursor]:
         return self._open_empty().__await__()
@@ -128,7 +157,12 @@ class _Buffered(Cursor):
 
     def __init__(self, cursor: Cursor, rows: list[Record]) -> None:
         super().__init__(
-            cursor._conn, cursor._stmt, cursor._portal, cursor._exhausted, cursor._timeout
+            cursor._conn,
+            cursor._stmt,
+            cursor._portal,
+            cursor._exhausted,
+            cursor._timeout,
+            cursor._as,
         )
         self._buffer: deque[Record] = deque(rows)
 
@@ -155,15 +189,23 @@ class ScrollCursor:
     """A scrollable cursor: move and fetch in any direction. Lives until the transaction
     ends or :meth:`close`."""
 
-    __slots__ = ("_conn", "_name", "_timeout")
+    __slots__ = ("_as", "_conn", "_name", "_timeout")
 
-    def __init__(self, conn: Connection, name: str, timeout: float | None) -> None:
+    def __init__(
+        self, conn: Connection, name: str, timeout: float | None, rows_as: RowsAs = PLAIN
+    ) -> None:
         self._conn = conn
         self._name = name
         self._timeout = timeout
+        self._as = rows_as
 
     async def _fetch(self, how: str) -> list[Record]:
-        return await self._conn.fetch(f'FETCH {how} FROM "{self._name}"', timeout=self._timeout)
+        return await self._conn.fetch(
+            f'FETCH {how} FROM "{self._name}"',
+            timeout=self._timeout,
+            record_class=self._as.record_class,
+            as_class=self._as.as_class,
+        )
 
     async def _one(self, how: str) -> Record | None:
         rows = await self._fetch(how)
@@ -221,12 +263,18 @@ class ScrollCursorFactory:
     _seq = 0
 
     def __init__(
-        self, conn: Connection, query: str, args: Sequence[Any], timeout: float | None
+        self,
+        conn: Connection,
+        query: str,
+        args: Sequence[Any],
+        timeout: float | None,
+        rows_as: RowsAs = PLAIN,
     ) -> None:
         self._conn = conn
         self._query = query
         self._args = args
         self._timeout = timeout
+        self._as = rows_as
         self._cursor: ScrollCursor | None = None
 
     async def _open(self) -> ScrollCursor:
@@ -241,7 +289,7 @@ class ScrollCursorFactory:
         await self._conn.execute(
             f'DECLARE "{name}" SCROLL CURSOR FOR {self._query}', *self._args, timeout=self._timeout
         )
-        return ScrollCursor(self._conn, name, self._timeout)
+        return ScrollCursor(self._conn, name, self._timeout, self._as)
 
     def __await__(self) -> Generator[Any, None, ScrollCursor]:
         return self._open().__await__()

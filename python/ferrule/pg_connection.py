@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ferrule import _bridge, _pgcopy, _pgdsn
 from ferrule._ferrule import pg_connect
 from ferrule.connection import Connection
-from ferrule.cursor import ScrollCursorFactory
+from ferrule.cursor import RowsAs, ScrollCursorFactory
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
@@ -51,11 +51,18 @@ class PgConnection(Connection):
         return result
 
     def scroll_cursor(
-        self, query: str, *args: Any, timeout: float | None = None
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
     ) -> ScrollCursorFactory:
         """A scrollable server-side cursor (``DECLARE ... SCROLL CURSOR``), inside a
-        transaction: ``async with conn.scroll_cursor(q) as cur: await cur.last()``."""
-        return ScrollCursorFactory(self, query, args, self._timeout(timeout))
+        transaction: ``async with conn.scroll_cursor(q) as cur: await cur.last()``.
+        ``record_class`` and ``as_class`` as in :meth:`fetch`."""
+        rows_as = RowsAs(record_class, as_class)
+        return ScrollCursorFactory(self, query, args, self._timeout(timeout), rows_as)
 
     # COPY ------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ferrule import _bridge
 from ferrule._codecs import encode_with
 from ferrule._rowclass import check_record_class
-from ferrule.cursor import CursorFactory
+from ferrule.cursor import CursorFactory, RowsAs
 
 if TYPE_CHECKING:
     from ferrule._ferrule import Record
@@ -102,8 +102,17 @@ class PreparedStatement:
     ) -> None:
         await self._conn.executemany(self._stmt.sql, args, timeout=timeout)
 
-    def cursor(self, *args: Any, prefetch: int = 50, timeout: float | None = None) -> CursorFactory:
+    def cursor(
+        self,
+        *args: Any,
+        prefetch: int = 50,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
+    ) -> CursorFactory:
+        """A cursor over this statement (see :meth:`Connection.cursor`)."""
         conn = self._conn
+        rows_as = RowsAs(record_class, as_class)
         return CursorFactory(
-            conn, self._stmt.sql, self._stmt, args, prefetch, conn._timeout(timeout)
+            conn, self._stmt.sql, self._stmt, args, prefetch, conn._timeout(timeout), rows_as
         )

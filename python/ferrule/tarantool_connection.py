@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -244,7 +244,13 @@ class TarantoolConnection(Connection):
         return Watcher(await self._run(self._tnt.watch(key)), self._bridge)
 
     def cursor(
-        self, query: str, *args: Any, prefetch: int = 50, timeout: float | None = None
+        self,
+        query: str,
+        *args: Any,
+        prefetch: int = 50,
+        timeout: float | None = None,
+        record_class: type[Record] | None = None,
+        as_class: Callable[..., Any] | None = None,
     ) -> CursorFactory:
         """Not available: Tarantool SQL has no server-side cursors."""
         raise NotSupportedError("Tarantool has no server-side cursors; use fetch() or LIMIT")

@@ -184,3 +184,27 @@ async def test_as_class_errors_name_the_problem(conn: ferrule.PgConnection) -> N
     with pytest.raises(TypeError, match="distinct column names"):
         await conn.fetch("SELECT 1 AS id, 2 AS id", as_class=lambda **kw: kw)
     assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_cursors_build_the_requested_class(conn: ferrule.PgConnection) -> None:
+    async with conn.transaction():
+        rows = [r async for r in conn.cursor(QUERY, 5, prefetch=2, as_class=Item)]
+        assert rows == [Item(i, f"n{i}") for i in range(1, 6)]
+        cur = await conn.cursor(QUERY, 4, record_class=AttrRecord)
+        first = await cur.fetchrow()
+        assert isinstance(first, AttrRecord) and first.name == "n1"
+        rest = await cur.fetch(10)
+        assert [type(r) for r in rest] == [AttrRecord] * 3
+        stmt = await conn.prepare(QUERY)
+        assert [r async for r in stmt.cursor(2, as_class=ItemTuple)] == [
+            ItemTuple(1, "n1"),
+            ItemTuple(2, "n2"),
+        ]
+        async with conn.scroll_cursor(QUERY, 3, as_class=Item) as scroll:
+            assert await scroll.last() == Item(3, "n3")
+            assert await scroll.fetch_backward(2) == [Item(2, "n2"), Item(1, "n1")]
+
+
+async def test_cursor_refuses_a_bad_record_class(conn: ferrule.PgConnection) -> None:
+    with pytest.raises(ferrule.InterfaceError, match="record_class"):
+        conn.cursor(QUERY, 1, record_class=dict)  # type: ignore[arg-type]
