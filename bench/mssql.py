@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.summary import Summary, markdown_table  # noqa: E402
+
 CLIENTS = ("ferrule", "python-tds", "pymssql", "aioodbc")
 ASYNC_CLIENTS = ("ferrule", "aioodbc")
 WORKLOADS = ("sequential", "concurrent100", "fetch100k")
@@ -250,6 +252,29 @@ def table(samples: Samples, labels: list[str], n_small: int) -> str:
     return "\n".join([*lines, f"({sizes}; fetch: {ROWS:,} rows, per query = per fetch)"])
 
 
+def headline(samples: Samples, labels: list[str]) -> str:
+    """The README table: client CPU per query of each library, and in brackets how many
+    times ferrule's CPU it is."""
+    rows = []
+    for work in WORKLOADS:
+        cpu = {
+            label: statistics.median(runs)
+            for label in labels
+            if (runs := samples.cpu_us.get(label, {}).get(work))
+        }
+        base = next((v for label, v in cpu.items() if label.startswith("ferrule")), None)
+        cells = [work]
+        for label in labels:
+            if label not in cpu:
+                cells.append("-")
+            elif base and not label.startswith("ferrule"):
+                cells.append(f"{cpu[label]:,.1f} ({cpu[label] / base:.2f}x)")
+            else:
+                cells.append(f"{cpu[label]:,.1f}")
+        rows.append(cells)
+    return markdown_table(["CPU us per query", *labels], rows)
+
+
 def run(
     loops: list[str],
     rounds: int,
@@ -257,9 +282,10 @@ def run(
     run_in_loop: Callable[[str, Callable[[], Awaitable[Any]]], Any],
     log: Callable[[str], None],
     libs: list[str] | None = None,
-) -> int:
+) -> tuple[int, Summary | None]:
     """Starts the TDS test server, measures every library in interleaved rounds, prints the
-    table and saves the raw numbers to bench/results/mssql-*.json. Returns 1 on a failure."""
+    table and saves the raw numbers to bench/results/mssql-*.json. Returns (1 on a failure
+    else 0, the summary for the docs)."""
     from tests.common.tds_server import get_tds_server
 
     server = get_tds_server()
@@ -306,7 +332,22 @@ def run(
     }
     out.write_text(json.dumps(payload, indent=1) + "\n")
     log(f"raw results: {out.relative_to(ROOT)}")
-    return 1 if samples.errors else 0
+    status = 1 if samples.errors else 0
+    if not labels:
+        return status, None
+    summary = Summary(
+        key="mssql",
+        title="SQL Server (through the TDS test server)",
+        note=(
+            f"Client CPU per query (every thread of the client process; the server is another "
+            f"process), in brackets how many times ferrule's; sequential: {n_small:,} small "
+            f"queries, concurrent100: 100 queries over 10 connections, fetch100k: {ROWS:,} "
+            f"rows; medians of {rounds} round(s)."
+        ),
+        tables={"all": table(samples, labels, n_small)},
+        headline=headline(samples, labels),
+    )
+    return status, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,9 +362,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(main())
 
-    return run(
+    status, _ = run(
         ["asyncio"], args.rounds, args.quick, run_in_loop, lambda m: print(m, file=sys.stderr)
     )
+    return status
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from bench import pg, pgbench, report  # noqa: E402
 from bench import sqlite as sqlite_bench  # noqa: E402
 from bench.common import Results, rows_table, summarize  # noqa: E402
+from bench.summary import Summary, write_summary  # noqa: E402
 
 LOOPS = ("asyncio", "uvloop")
 BACKENDS = ("pg", "tarantool", "sqlite", "mssql")
@@ -154,27 +155,37 @@ def main(argv: list[str] | None = None) -> int:
         from bench import tarantool
 
         loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
-        status = tarantool.run(loops, args.rounds, args.quick, run_in_loop, log)
+        status, summary = tarantool.run(loops, args.rounds, args.quick, run_in_loop, log)
+        _write(args, summary)
     if "sqlite" in args.backends:
         status = max(status, main_sqlite(args))
     if "mssql" in args.backends:
         from bench import mssql
 
         loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
-        status = max(status, mssql.run(loops, args.rounds, args.quick, run_in_loop, log))
+        failed, summary = mssql.run(loops, args.rounds, args.quick, run_in_loop, log)
+        status = max(status, failed)
+        _write(args, summary)
     if "pg" not in args.backends:
         return status if args.strict else 0
     return max(status if args.strict else 0, run_pg(args))
 
 
+def _write(args: argparse.Namespace, summary: Summary | None) -> None:
+    """A suite's results into docs/benchmarks.md and the README, unless told not to."""
+    if summary is not None and not (args.no_write or (args.quick and not args.write)):
+        write_summary(summary, ROOT, log)
+
+
 def main_sqlite(args: argparse.Namespace) -> int:
     loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
-    payload, failures = sqlite_bench.run(args, loops, run_in_loop, ROOT, log)
+    payload, failures, summary = sqlite_bench.run(args, loops, run_in_loop, ROOT, log)
     payload["args"] = vars(args)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = ROOT / "bench" / "results" / f"sqlite-{stamp}.json"
     save_json(out, payload)
     log(f"raw SQLite results: {out.relative_to(ROOT)}")
+    _write(args, summary)
     if failures:
         log(f"{failures} SQLite measurement(s) failed; see the errors above")
     return 1 if failures else 0

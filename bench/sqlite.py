@@ -28,6 +28,7 @@ from bench.sqlite_clients import (
     async_concurrent_reads,
     stdlib_threaded_reads,
 )
+from bench.summary import Summary, markdown_table
 
 BASELINE = "sqlite3"
 ASYNC_PEERS = ("aiosqlite", "aiolibsql")
@@ -273,18 +274,41 @@ def _metric_rows(
     return body
 
 
+def headline(results: Results, loop: str, workloads: list[Workload], libs: list[str]) -> str:
+    """The README table: each workload's primary number per library, with ferrule's and
+    the async peers' ratio to stdlib sqlite3 in brackets."""
+    rows: list[list[str]] = []
+    for w in workloads:
+        metric = next(m for m in w.metrics if m.primary)
+        medians = {}
+        for lib in libs:
+            vals = results.values(loop, w.name, lib, metric.key)
+            medians[lib] = statistics.median(vals) if vals else None
+        cells = [f"{w.title} ({metric.unit})"]
+        for lib in libs:
+            med = medians[lib]
+            if med is None:
+                cells.append("-")
+            elif lib == BASELINE or medians.get(BASELINE) is None:
+                cells.append(fmt_value(med))
+            else:
+                cells.append(f"{fmt_value(med)} ({_ratio(metric, med, medians[BASELINE])})")
+        rows.append(cells)
+    return markdown_table(["workload", *libs], rows)
+
+
 def _ratio(metric: Metric, value: float, other: float | None) -> str:
     if not other or not value:
         return "-"
     r = value / other if metric.higher_is_better else other / value
-    return f"{r:.2f}x"
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.3f}x"
 
 
 def run(
     args: Any, loops: list[str], run_in_loop: Any, root: Path, log: Log
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], int, Summary]:
     """The SQLite part of `make bench`: every loop, the tables on stdout, the raw numbers;
-    returns (the JSON payload, the number of failed measurements)."""
+    returns (the JSON payload, the number of failed measurements, the summary for the docs)."""
     sizes = Sizes.quick() if args.quick else Sizes()
     workloads = build_workloads(sizes, args.sqlite_only)
     clients, missing = load_clients(args.sqlite_libs)
@@ -313,4 +337,18 @@ def run(
         "tables": {loop: table(results, loop, workloads, libs) for loop in loops},
         "sqlite_version": sqlite3.sqlite_version,
     }
-    return payload, failures
+    shown = loops[0]
+    rounds = f"{args.rounds} round{'s' if args.rounds > 1 else ''}"
+    summary = Summary(
+        key="sqlite",
+        title="SQLite",
+        note=(
+            f"{shown} event loop (the tables in docs/benchmarks.md have every loop); in "
+            f"brackets: how many times faster than stdlib sqlite3 (its concurrent readers are "
+            f"threads); {sizes.readers} readers for {sizes.concurrent_seconds:g} s beside one "
+            f"writer; medians of {rounds}."
+        ),
+        tables=payload["tables"],
+        headline=headline(results, shown, workloads, libs),
+    )
+    return payload, failures, summary

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.summary import Summary, markdown_table
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = ("ferrule", "asynctnt")
 WORKLOADS = ("ping", "select", "insert", "call", "eval", "sequential_ping")
@@ -138,6 +140,31 @@ def table(samples: Samples, loop: str, libs: list[str], workloads: list[str]) ->
     return "\n".join(lines)
 
 
+def headline(samples: Samples, loop: str, libs: list[str], workloads: list[str]) -> str:
+    """The README table: requests/s and client CPU per request, ferrule's ratio to the peer
+    in brackets."""
+    rows = []
+    for w in workloads:
+        rps = {lib: samples.rps.get(loop, {}).get(w, {}).get(lib) for lib in libs}
+        cpu = {lib: samples.cpu_us.get(loop, {}).get(w, {}).get(lib) for lib in libs}
+        med = {lib: statistics.median(v) for lib, v in rps.items() if v}
+        cells = [w.replace("_", " ")]
+        for lib in libs:
+            if lib not in med:
+                cells.append("-")
+                continue
+            ratio = ""
+            if lib != PEER and med.get(PEER):
+                ratio = f" ({med[lib] / med[PEER]:.2f}x)"
+            cells.append(f"{med[lib]:,.0f}{ratio}")
+        for lib in libs:
+            values = cpu[lib]
+            cells.append(f"{statistics.median(values):.1f}" if values else "-")
+        rows.append(cells)
+    header = ["workload", *(f"{lib} req/s" for lib in libs), *(f"{lib} CPU us/req" for lib in libs)]
+    return markdown_table(header, rows)
+
+
 def run(
     loops: list[str],
     rounds: int,
@@ -146,8 +173,9 @@ def run(
     log: Callable[[str], None],
     libs: list[str] | None = None,
     workloads: list[str] | None = None,
-) -> int:
-    """Starts the test server, measures, prints one table per loop and saves the raw data."""
+) -> tuple[int, Summary | None]:
+    """Starts the test server, measures, prints one table per loop and saves the raw data;
+    returns (1 on a failure else 0, the summary for the docs)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from tests.common.tarantool_server import PASSWORD, USER, get_server
@@ -193,4 +221,20 @@ def run(
         + "\n"
     )
     log(f"raw results: {out.relative_to(ROOT)}")
-    return 1 if samples.errors else 0
+    status = 1 if samples.errors else 0
+    if not loops or not available:
+        return status, None
+    shown = "uvloop" if "uvloop" in loops else loops[0]
+    summary = Summary(
+        key="tarantool",
+        title="Tarantool",
+        note=(
+            f"{shown} event loop; {sizes.requests:,} requests from {sizes.concurrency} tasks on "
+            f"one connection (sequential ping: {sizes.sequential:,} one at a time); in "
+            f"brackets: how many times asynctnt's requests/s; client CPU per request counts "
+            f"every thread of the client process; medians of {rounds} round(s)."
+        ),
+        tables={loop: table(samples, loop, available, chosen) for loop in loops},
+        headline=headline(samples, shown, available, chosen),
+    )
+    return status, summary
