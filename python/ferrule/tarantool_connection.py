@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -243,15 +243,7 @@ class TarantoolConnection(Connection):
         """Watch ``key`` (Tarantool 2.10+, else NotSupportedError)."""
         return Watcher(await self._run(self._tnt.watch(key)), self._bridge)
 
-    def cursor(
-        self,
-        query: str,
-        *args: Any,
-        prefetch: int = 50,
-        timeout: float | None = None,
-        record_class: type[Record] | None = None,
-        as_class: Callable[..., Any] | None = None,
-    ) -> CursorFactory:
+    def cursor(self, query: str, *args: Any, **options: Any) -> CursorFactory:
         """Not available: Tarantool SQL has no server-side cursors."""
         raise NotSupportedError("Tarantool has no server-side cursors; use fetch() or LIMIT")
 
