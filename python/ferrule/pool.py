@@ -20,7 +20,8 @@ from ferrule.exceptions import InterfaceError
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ferrule._ferrule import Bridge, PgHookCall, PgPooledConn, Record
+    from ferrule._ferrule import Bridge, PoolHookCall, Record
+    from ferrule._native import NativePooledConnection
 
 Hook = Callable[[Connection], Awaitable[None]]
 RECYCLE_MODES = ("fast", "verified", "clean")
@@ -46,7 +47,7 @@ class PoolStats(TypedDict):
 
 
 class NativePool(Protocol):
-    """The methods every backend's native pool has (``PgPool`` for PostgreSQL)."""
+    """The methods every backend's native pool has (``PgPool``, ``TdsPool``, ``TntPool``)."""
 
     def start(self) -> asyncio.Future[None]: ...
     def query(
@@ -56,8 +57,8 @@ class NativePool(Protocol):
         self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None
     ) -> asyncio.Future[None]: ...
     def execute_script(self, sql: str, timeout: float | None) -> asyncio.Future[str]: ...
-    def acquire(self, timeout: float | None) -> asyncio.Future[PgPooledConn]: ...
-    def next_hook(self) -> asyncio.Future[PgHookCall | None]: ...
+    def acquire(self, timeout: float | None) -> asyncio.Future[Any]: ...
+    def next_hook(self) -> asyncio.Future[PoolHookCall | None]: ...
     def size(self) -> int: ...
     def idle_size(self) -> int: ...
     def min_size(self) -> int: ...
@@ -92,7 +93,7 @@ class PoolConnection(Connection):
 
     def __init__(
         self,
-        impl: PgPooledConn,
+        impl: NativePooledConnection,
         bridge: Bridge,
         settings: dict[str, Any],
         command_timeout: float | None,
@@ -102,9 +103,9 @@ class PoolConnection(Connection):
         self._pool = pool
 
     @property
-    def _lent(self) -> PgPooledConn:
+    def _lent(self) -> NativePooledConnection:
         # The native object of a lent connection is always the pool's kind.
-        return cast("PgPooledConn", self._impl)
+        return cast("NativePooledConnection", self._impl)
 
     def is_released(self) -> bool:
         """True once the connection went back to its pool."""
@@ -170,7 +171,7 @@ class _AcquireContext:
             await conn._release()
 
 
-def _hand_back(fut: asyncio.Future[PgPooledConn]) -> None:
+def _hand_back(fut: asyncio.Future[NativePooledConnection]) -> None:
     """The caller was cancelled: a connection already delivered to its future goes back."""
     if fut.done() and not fut.cancelled() and fut.exception() is None:
         fut.result().release()
@@ -312,7 +313,7 @@ class Pool:
             self._hook_tasks.add(task)
             task.add_done_callback(self._hook_tasks.discard)
 
-    async def _run_hook(self, call: PgHookCall) -> None:
+    async def _run_hook(self, call: PoolHookCall) -> None:
         hook = self._init if call.kind == "init" else self._reset
         if hook is None:
             call.finish(f"no {call.kind} hook")

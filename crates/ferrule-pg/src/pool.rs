@@ -7,11 +7,10 @@
 //! `ROLLBACK` when needed, then the standard statements below; not `DISCARD ALL`, which would
 //! also drop the statements ferrule keeps prepared on the connection.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use ferrule_core::pool::{HookFuture, SessionHooks};
 use ferrule_core::pool::{Manager, Recycle};
 use ferrule_core::Error;
 
@@ -35,26 +34,13 @@ const DISCARD_TEMP: &str = "DISCARD TEMP;";
 /// Bound on a `Verified` check when the connection has no connect timeout.
 const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub type HookFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
-
-/// Code of the pool's user run on its connections, such as the Python `init` and `reset`
-/// coroutines, which only the binding can call.
-pub trait SessionHooks: Send + Sync + 'static {
-    /// Runs once on each new connection before it is lent; `None` when there is no such hook.
-    fn init(&self, conn: &PgConnection) -> Option<HookFuture>;
-
-    /// Whether `reset` replaces the built-in reset. It then runs at every release, since only
-    /// the user knows what state their code leaves.
-    fn has_reset(&self) -> bool;
-
-    /// The user's reset; called only when `has_reset()`.
-    fn reset(&self, conn: &PgConnection) -> HookFuture;
-}
+/// The pool user's hooks on PostgreSQL connections.
+pub type PgHooks = dyn SessionHooks<PgConnection>;
 
 /// Opens connections with one `PgConfig`; see the module documentation for the reset rules.
 pub struct PgManager {
     config: PgConfig,
-    hooks: Option<Arc<dyn SessionHooks>>,
+    hooks: Option<Arc<PgHooks>>,
 }
 
 impl PgManager {
@@ -65,7 +51,7 @@ impl PgManager {
         }
     }
 
-    pub fn with_hooks(mut self, hooks: Arc<dyn SessionHooks>) -> PgManager {
+    pub fn with_hooks(mut self, hooks: Arc<PgHooks>) -> PgManager {
         self.hooks = Some(hooks);
         self
     }
@@ -74,7 +60,7 @@ impl PgManager {
         &self.config
     }
 
-    fn custom_reset(&self) -> Option<&Arc<dyn SessionHooks>> {
+    fn custom_reset(&self) -> Option<&Arc<PgHooks>> {
         self.hooks.as_ref().filter(|h| h.has_reset())
     }
 

@@ -6,6 +6,7 @@ mod bridge;
 mod convert;
 mod errors;
 mod pg;
+mod pool_native;
 mod pytypes;
 mod ready;
 mod record;
@@ -30,7 +31,7 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pg::copy::PgCopyOut>()?;
     m.add_class::<pg::pool::PgPool>()?;
     m.add_class::<pg::pooled::PgPooledConn>()?;
-    m.add_class::<pg::hooks::PgHookCall>()?;
+    m.add_class::<pool_native::PoolHookCall>()?;
     m.add_class::<tarantool::connection::TntConn>()?;
     m.add_class::<tarantool::connection::TntStmt>()?;
     m.add_class::<tarantool::streams::TntPushes>()?;

@@ -7,6 +7,7 @@
 
 mod acquire;
 mod config;
+mod hooks;
 mod maintenance;
 mod manager;
 mod open;
@@ -31,6 +32,7 @@ use tokio::sync::Notify;
 
 pub use acquire::Place;
 pub use config::{PoolConfig, Recycle};
+pub use hooks::{HookFuture, SessionHooks};
 pub use manager::Manager;
 pub use pooled::Pooled;
 pub use stats::PoolStats;

@@ -6,7 +6,6 @@ pub mod connection;
 pub mod copy;
 pub mod decode;
 pub mod decode_rich;
-pub mod hooks;
 pub mod pool;
 pub mod pooled;
 pub mod range;

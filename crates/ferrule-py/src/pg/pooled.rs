@@ -1,19 +1,12 @@
-//! `PgPooledConn`: a connection lent by a `PgPool`, with the same native calls as `PgConn`.
-//!
-//! Each call's job keeps the loan alive (it holds the guard), so the connection goes back to
-//! the pool once it is released *and* the calls made before have ended. After `release()`
-//! every call fails with `ConnectionClosedError`; an object dropped without `release()` gives
-//! its connection back when it is collected.
+//! `PgPooledConn`: a connection lent by a `PgPool`, with the same native calls as `PgConn`
+//! (the loan itself: `crate::pool_native::Loan`).
 //!
 //! Type decoders and the event callback set on a lent connection last for the loan: at
 //! release the connection reads those types in ferrule's own format again and stops sending
 //! events there, so that the next user inherits neither. (LISTEN itself is undone by the
 //! reset.) A COPY must be finished before the release.
 
-use std::sync::Arc;
-
 use ferrule_core::pool::Pooled;
-use ferrule_core::Error;
 use ferrule_pg::{PgConnection, PgManager};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -23,49 +16,36 @@ use super::calls::{self, Call, ConnHandle, Event, BACKEND};
 use super::connection::row_class;
 use super::connection::{server_parameters, PgStmt};
 use super::results::Codecs;
-use crate::bridge::{Bridge, Deliver, Emitter, Unit};
-use crate::errors::to_pyerr;
+use crate::bridge::{Bridge, Emitter};
+use crate::pool_native::{release, Held, Loan};
 
-type Held = Arc<Pooled<PgManager>>;
+type PgHeld = Held<PgManager>;
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct PgPooledConn {
-    held: Mutex<Option<Held>>,
+    loan: Loan<PgManager>,
     bridge: Py<Bridge>,
     codecs: Mutex<Codecs>,
-    events: Mutex<Option<Arc<Emitter>>>,
+    events: Mutex<Option<std::sync::Arc<Emitter>>>,
 }
 
-/// What `PgPool.acquire` resolves to. Dropped undelivered (the caller was cancelled while
-/// the result was on its way), it gives the connection back.
-pub struct Acquired {
-    pub pooled: Pooled<PgManager>,
-    pub bridge: Py<Bridge>,
-}
-
-impl Deliver for Acquired {
-    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let conn = PgPooledConn {
-            held: Mutex::new(Some(Arc::new(self.pooled))),
-            bridge: self.bridge,
-            codecs: Mutex::default(),
-            events: Mutex::new(None),
-        };
-        Ok(Py::new(py, conn)?.into_any())
-    }
-}
-
-fn released(py: Python<'_>) -> PyErr {
-    let e = Error::closed("the connection was released back to the pool; acquire another");
-    to_pyerr(py, &e, BACKEND)
+/// Makes the Python object of a fresh loan (`PgPool.acquire` resolves to it).
+pub fn lend(pooled: Pooled<PgManager>, bridge: Py<Bridge>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let conn = PgPooledConn {
+        loan: Loan::new(pooled),
+        bridge,
+        codecs: Mutex::default(),
+        events: Mutex::new(None),
+    };
+    Ok(Py::new(py, conn)?.into_any())
 }
 
 impl PgPooledConn {
-    fn held(&self, py: Python<'_>) -> PyResult<Held> {
-        self.held.lock().clone().ok_or_else(|| released(py))
+    fn held(&self, py: Python<'_>) -> PyResult<PgHeld> {
+        self.loan.held(py, BACKEND)
     }
 
-    fn call(&self, py: Python<'_>) -> PyResult<Call<'_, Held>> {
+    fn call(&self, py: Python<'_>) -> PyResult<Call<'_, PgHeld>> {
         Ok(Call {
             bridge: &self.bridge,
             source: self.held(py)?,
@@ -74,8 +54,8 @@ impl PgPooledConn {
     }
 
     /// Ends the loan: the caller's decoders no longer apply to the connection.
-    fn take(&self) -> Option<Held> {
-        let held = self.held.lock().take()?;
+    fn take(&self) -> Option<PgHeld> {
+        let held = self.loan.take()?;
         for oid in self.codecs.lock().keys() {
             held.conn().set_text_format(*oid, false);
         }
@@ -213,14 +193,11 @@ impl PgPooledConn {
 
     /// True once the connection is closed or released.
     fn is_closed(&self) -> bool {
-        match self.held.lock().as_ref() {
-            Some(held) => held.conn().is_closed(),
-            None => true,
-        }
+        self.loan.peek(PgConnection::is_closed).unwrap_or(true)
     }
 
     fn is_released(&self) -> bool {
-        self.held.lock().is_none()
+        self.loan.is_released()
     }
 
     fn transaction_status(&self, py: Python<'_>) -> PyResult<&'static str> {
@@ -316,15 +293,7 @@ impl PgPooledConn {
     /// reset when one is needed). Calls still running keep it until they end. Releasing
     /// twice does nothing.
     fn release<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let held = self.take();
-        Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
-            if let Some(held) = held {
-                if let Ok(pooled) = Arc::try_unwrap(held) {
-                    pooled.release().await;
-                }
-            }
-            Ok(Unit)
-        })
+        release(py, &self.bridge, BACKEND, self.take())
     }
 }
 

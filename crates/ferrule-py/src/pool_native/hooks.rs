@@ -1,23 +1,28 @@
-//! The pool's Python hooks (`init`, `reset`), run on the event loop for the Rust pool.
+//! The pool's Python hooks (`init`, `reset`), run on the event loop for the Rust pool of any
+//! backend.
 //!
 //! Rust never calls Python from the runtime's threads (that would take the GIL there). A hook
-//! call is queued instead; the Python pool's hook service awaits `PgPool.next_hook()`, runs
-//! the coroutine on its loop, and reports back with `PgHookCall.finish()`. The pool's
-//! connect or reset waits for that report. This costs one trip through the event loop per
-//! new connection (`init`) or per release (`reset`).
+//! call is queued instead; the Python pool's hook service awaits the native pool's
+//! `next_hook()`, runs the coroutine on its loop, and reports back with
+//! `PoolHookCall.finish()`. The manager's connect or reset waits for that report. This costs
+//! one trip through the event loop per new connection (`init`) or per release (`reset`).
 
 use std::sync::Arc;
 
+use ferrule_core::pool::{HookFuture, SessionHooks};
 use ferrule_core::Error;
-use ferrule_pg::pool::HookFuture;
-use ferrule_pg::{PgConnection, SessionHooks};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
-use super::connection::PgConn;
 use crate::bridge::{Bridge, Deliver};
+
+/// A backend connection a hook runs on, as the binding shows it to Python (`PgConn`,
+/// `TdsConn`, `TntConn`).
+pub trait HookConnection: Clone + Send + Sync + 'static {
+    fn to_python(self, bridge: Py<Bridge>, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
 
 #[derive(Clone, Copy)]
 enum HookKind {
@@ -35,26 +40,26 @@ impl HookKind {
 }
 
 /// One hook to run: on which connection, and where to report the outcome.
-pub struct HookCall {
+pub struct HookCall<C> {
     kind: HookKind,
-    conn: PgConnection,
+    conn: C,
     done: oneshot::Sender<Result<(), Error>>,
 }
 
-/// The pool's side: queues hook calls for the Python hook service.
-pub struct PyHooks {
-    tx: UnboundedSender<HookCall>,
+/// The manager's side: queues hook calls for the Python hook service.
+pub struct PyHooks<C> {
+    tx: UnboundedSender<HookCall<C>>,
     init: bool,
     reset: bool,
 }
 
 /// The binding's side: where `next_hook` takes the queued calls from.
-pub struct HookQueue {
-    rx: tokio::sync::Mutex<UnboundedReceiver<HookCall>>,
+pub struct HookQueue<C> {
+    rx: tokio::sync::Mutex<UnboundedReceiver<HookCall<C>>>,
 }
 
 /// Hooks for a pool with the given Python hooks set, and the queue their calls go to.
-pub fn hooks(init: bool, reset: bool) -> (Arc<PyHooks>, Arc<HookQueue>) {
+pub fn hooks<C: HookConnection>(init: bool, reset: bool) -> (Arc<PyHooks<C>>, Arc<HookQueue<C>>) {
     let (tx, rx) = unbounded_channel();
     let queue = HookQueue {
         rx: tokio::sync::Mutex::new(rx),
@@ -62,8 +67,8 @@ pub fn hooks(init: bool, reset: bool) -> (Arc<PyHooks>, Arc<HookQueue>) {
     (Arc::new(PyHooks { tx, init, reset }), Arc::new(queue))
 }
 
-impl PyHooks {
-    fn call(&self, kind: HookKind, conn: &PgConnection) -> HookFuture {
+impl<C: HookConnection> PyHooks<C> {
+    fn call(&self, kind: HookKind, conn: &C) -> HookFuture {
         let (done, outcome) = oneshot::channel();
         let call = HookCall {
             kind,
@@ -86,8 +91,8 @@ impl PyHooks {
     }
 }
 
-impl SessionHooks for PyHooks {
-    fn init(&self, conn: &PgConnection) -> Option<HookFuture> {
+impl<C: HookConnection> SessionHooks<C> for PyHooks<C> {
+    fn init(&self, conn: &C) -> Option<HookFuture> {
         self.init.then(|| self.call(HookKind::Init, conn))
     }
 
@@ -95,50 +100,50 @@ impl SessionHooks for PyHooks {
         self.reset
     }
 
-    fn reset(&self, conn: &PgConnection) -> HookFuture {
+    fn reset(&self, conn: &C) -> HookFuture {
         self.call(HookKind::Reset, conn)
     }
 }
 
-impl HookQueue {
+impl<C> HookQueue<C> {
     /// The next hook call; waits until there is one.
-    pub async fn next(&self) -> Option<HookCall> {
+    pub async fn next(&self) -> Option<HookCall<C>> {
         self.rx.lock().await.recv().await
     }
 }
 
-/// What `next_hook` resolves to: a `PgHookCall`, or None when there is none to come.
-pub struct NextHook {
-    pub call: Option<HookCall>,
+/// What `next_hook` resolves to: a `PoolHookCall`, or None when there is none to come.
+pub struct NextHook<C> {
+    pub call: Option<HookCall<C>>,
     pub bridge: Py<Bridge>,
 }
 
-impl Deliver for NextHook {
+impl<C: HookConnection> Deliver for NextHook<C> {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let NextHook { call, bridge } = *self;
         let Some(call) = call else {
             return Ok(py.None());
         };
-        let conn = Py::new(py, PgConn::new(call.conn, bridge))?;
-        let hook = PgHookCall {
+        let hook = PoolHookCall {
             kind: call.kind.name(),
-            conn,
+            conn: call.conn.to_python(bridge, py)?,
             done: Mutex::new(Some(call.done)),
         };
         Ok(Py::new(py, hook)?.into_any())
     }
 }
 
-/// A hook call handed to Python: run the hook on `connection`, then call `finish`.
+/// A hook call handed to Python: run the hook on `connection` (the backend's native
+/// connection), then call `finish`.
 #[pyclass(module = "ferrule._ferrule", frozen)]
-pub struct PgHookCall {
+pub struct PoolHookCall {
     kind: &'static str,
-    conn: Py<PgConn>,
+    conn: Py<PyAny>,
     done: Mutex<Option<oneshot::Sender<Result<(), Error>>>>,
 }
 
 #[pymethods]
-impl PgHookCall {
+impl PoolHookCall {
     /// `"init"` or `"reset"`.
     #[getter]
     fn kind(&self) -> &'static str {
@@ -146,7 +151,7 @@ impl PgHookCall {
     }
 
     #[getter]
-    fn connection(&self, py: Python<'_>) -> Py<PgConn> {
+    fn connection(&self, py: Python<'_>) -> Py<PyAny> {
         self.conn.clone_ref(py)
     }
 

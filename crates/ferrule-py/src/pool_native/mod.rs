@@ -1,0 +1,117 @@
+//! The backend-neutral half of the native pools (`PgPool`, `TdsPool`, `TntPool`) and of the
+//! connections they lend, written once over `ferrule_core::pool::Manager`.
+//!
+//! A backend's pool class is made by `native_pool_class!`: the methods every pool has come
+//! from `PoolCore`, the backend adds its constructor and its one-job calls (acquire, run and
+//! release in one job, no trip through Python between the steps). A call cancelled while it
+//! waits drops its acquire, which never keeps or loses a connection; one cancelled while it
+//! runs is cancelled as the backend cancels any call, and the connection goes back, reset if
+//! it is dirty.
+
+mod acquire;
+mod core;
+mod hooks;
+mod loan;
+mod options;
+
+pub use self::acquire::PoolSource;
+pub use self::core::{ManagerHooks, PoolCore};
+pub use self::hooks::{HookConnection, PoolHookCall};
+pub use self::loan::{release, Held, Loan};
+
+/// Declares a native pool class `$class` over `PoolCore<$manager>`, with the methods every
+/// pool has plus the backend's own (`$methods`: at least a `#[new]` that builds `core`).
+macro_rules! native_pool_class {
+    ($(#[$meta:meta])* $class:ident, $manager:ty, { $($methods:tt)* }) => {
+        $(#[$meta])*
+        #[::pyo3::pyclass(module = "ferrule._ferrule", frozen)]
+        pub struct $class {
+            core: $crate::pool_native::PoolCore<$manager>,
+        }
+
+        #[::pyo3::pymethods]
+        impl $class {
+            $($methods)*
+
+            /// Opens `min_size` connections; fails with the first error (the pool keeps
+            /// trying).
+            fn start<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.core.start(py)
+            }
+
+            /// Resolves to a lent connection; `timeout` overrides the pool's
+            /// `acquire_timeout`.
+            #[pyo3(signature = (timeout=None))]
+            fn acquire<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+                timeout: Option<f64>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.core.acquire(py, timeout)
+            }
+
+            /// The next call of a Python hook, or None when the pool has no hooks.
+            fn next_hook<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.core.next_hook(py)
+            }
+
+            /// Open connections, idle or in use.
+            fn size(&self) -> usize {
+                self.core.pool.size()
+            }
+
+            fn idle_size(&self) -> usize {
+                self.core.pool.idle_size()
+            }
+
+            fn min_size(&self) -> usize {
+                self.core.pool.min_size()
+            }
+
+            fn max_size(&self) -> usize {
+                self.core.pool.max_size()
+            }
+
+            fn is_closed(&self) -> bool {
+                self.core.pool.is_closed()
+            }
+
+            /// A snapshot of the pool's state and counters; times in seconds.
+            fn stats<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::types::PyDict>> {
+                self.core.stats(py)
+            }
+
+            /// Stops lending, waits up to `timeout` seconds (None: as long as it takes) for
+            /// the connections in use to come back, then closes everything.
+            #[pyo3(signature = (timeout=None))]
+            fn close<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+                timeout: Option<f64>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.core.close(py, timeout)
+            }
+
+            /// Closes every connection now, in use or not.
+            fn terminate(&self) {
+                self.core.pool.terminate();
+            }
+
+            /// Replaces every connection: idle ones now, those in use at their release.
+            fn expire_connections(&self) {
+                self.core.pool.expire_connections();
+            }
+        }
+    };
+}
+
+pub(crate) use native_pool_class;
