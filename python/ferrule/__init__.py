@@ -10,6 +10,7 @@ from ferrule.exceptions import *  # noqa: F403
 from ferrule.exceptions import _make_error
 from ferrule.libsql_connection import LibsqlConnection
 from ferrule.mssql_connection import MssqlConnection, Output, ProcResult
+from ferrule.mssql_pool import MssqlPoolConnection
 from ferrule.pg_connection import PgConnection
 from ferrule.pg_pool import PgPoolConnection
 from ferrule.pg_types import Box, Circle, Line, LineSegment, Path, Point, Polygon, Range
@@ -29,6 +30,7 @@ __all__ = [
     "Connection",
     "PgConnection",
     "MssqlConnection",
+    "MssqlPoolConnection",
     "Output",
     "ProcResult",
     "PgPoolConnection",

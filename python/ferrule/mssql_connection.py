@@ -153,6 +153,38 @@ class MssqlConnection(Connection):
         return f"ROLLBACK TRANSACTION {name}"
 
 
+def connect_settings(
+    dsn: str | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    encrypt: str | bool | None = None,
+    trust_server_certificate: bool | None = None,
+    timeout: float | None = None,
+    command_timeout: float | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """The native settings dict for :func:`connect`'s arguments (also used by the pool)."""
+    return _mssqldsn.build_settings(
+        dsn,
+        {
+            "host": host,
+            "port": port,
+            "user": user,
+            "password": password,
+            "database": database,
+            "encrypt": encrypt,
+            "trust_server_certificate": trust_server_certificate,
+            "connect_timeout": timeout,
+            "command_timeout": command_timeout,
+            **kwargs,
+        },
+    )
+
+
 async def connect(
     dsn: str | None = None,
     *,
@@ -179,24 +211,22 @@ async def connect(
     ``packet_size``, ``cancel_timeout`` (seconds to wait for a cancellation to be
     acknowledged before the connection is closed, default 2).
     """
-    settings = _mssqldsn.build_settings(
+    settings = connect_settings(
         dsn,
-        {
-            "host": host,
-            "port": port,
-            "user": user,
-            "password": password,
-            "database": database,
-            "encrypt": encrypt,
-            "trust_server_certificate": trust_server_certificate,
-            "connect_timeout": timeout,
-            "command_timeout": command_timeout,
-            **kwargs,
-        },
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        database=database,
+        encrypt=encrypt,
+        trust_server_certificate=trust_server_certificate,
+        timeout=timeout,
+        command_timeout=command_timeout,
+        **kwargs,
     )
     bridge = _bridge.get_bridge()
     impl = await _bridge.wait(bridge, tds_connect(bridge, settings))
     return MssqlConnection(impl, bridge, settings, settings["command_timeout"])
 
 
-__all__ = ["MssqlConnection", "Output", "ProcResult", "connect"]
+__all__ = ["MssqlConnection", "Output", "ProcResult", "connect", "connect_settings"]

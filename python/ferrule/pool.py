@@ -523,12 +523,29 @@ def _check_options(min_size: int, max_size: int, max_queries: int | None, recycl
         raise ValueError(f"recycle must be one of {', '.join(RECYCLE_MODES)}, not {recycle!r}")
 
 
+def _scheme(dsn: str | None) -> str:
+    """The backend's name in ``dsn``: its URL scheme, ``mssql`` for the ADO.NET form."""
+    from ferrule import _mssqldsn
+
+    if not dsn:
+        return ""
+    if _mssqldsn.is_ado_string(dsn):
+        return "mssql"
+    return dsn.split(":", 1)[0].lower()
+
+
 def _backend_for(dsn: str | None, connect_kwargs: dict[str, Any]) -> PoolBackend:
-    scheme = dsn.split(":", 1)[0].lower() if dsn else "postgresql"
+    from ferrule import _mssqldsn
+
+    scheme = _scheme(dsn) or "postgresql"
     if scheme in ("postgresql", "postgres"):
         from ferrule import pg_pool
 
         return pg_pool.pool_backend(dsn, connect_kwargs)
+    if scheme in _mssqldsn.SCHEMES:
+        from ferrule import mssql_pool
+
+        return mssql_pool.pool_backend(dsn, connect_kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 
@@ -568,8 +585,7 @@ def create_pool(
     ``max_size - 1`` readers in WAL mode, with explicit routing (see
     :func:`ferrule.sqlite_pool.create_pool`).
     """
-    scheme = dsn.split(":", 1)[0].lower() if dsn else ""
-    if scheme in ("sqlite", "file"):
+    if _scheme(dsn) in ("sqlite", "file"):
         from ferrule import sqlite_pool
 
         # A SQLite pool keeps its connections for its life: these settings have no meaning.

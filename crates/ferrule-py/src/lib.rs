@@ -44,6 +44,8 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tds::connection::TdsConn>()?;
     m.add_class::<tds::connection::TdsStmt>()?;
     m.add_class::<tds::cursor::TdsCursor>()?;
+    m.add_class::<tds::pool::TdsPool>()?;
+    m.add_class::<tds::pooled::TdsPooledConn>()?;
     m.add_function(wrap_pyfunction!(tds::connection::tds_connect, m)?)?;
     m.add_class::<sqlite::connection::SqliteConn>()?;
     m.add_class::<sqlite::connection::SqliteStmt>()?;

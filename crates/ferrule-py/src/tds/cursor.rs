@@ -1,5 +1,6 @@
 //! `TdsCursor`: rows of one request streamed in bounded batches. The connection stays busy
-//! with it until it is exhausted or closed (then the rest is cancelled with ATTENTION).
+//! with it until it is exhausted or closed (then the rest is cancelled with ATTENTION), and
+//! a connection lent by a pool stays on loan until then.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use crate::bridge::Deliver;
 pub struct CursorState {
     stream: RowStream,
     buffered: VecDeque<(Arc<[Column]>, RawRow)>,
+    /// The connection handle the cursor was opened on (a pool's loan included), let go of
+    /// once the rows are all read or the cursor is closed.
+    handle: Option<Box<dyn Send + Sync>>,
 }
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
@@ -24,10 +28,11 @@ pub struct TdsCursor {
 }
 
 impl CursorState {
-    pub fn new(stream: RowStream) -> Self {
+    pub fn new(stream: RowStream, handle: Box<dyn Send + Sync>) -> Self {
         CursorState {
             stream,
             buffered: VecDeque::new(),
+            handle: Some(handle),
         }
     }
 
@@ -42,6 +47,9 @@ impl CursorState {
         let take = n.min(self.buffered.len());
         let rows: Vec<_> = self.buffered.drain(..take).collect();
         let more = !self.buffered.is_empty() || !self.stream.is_done();
+        if self.stream.is_done() {
+            self.handle = None;
+        }
         Ok(Fetched {
             rows,
             more,
@@ -52,6 +60,7 @@ impl CursorState {
     pub fn close(&mut self) {
         self.buffered.clear();
         self.stream.close();
+        self.handle = None;
     }
 }
 
