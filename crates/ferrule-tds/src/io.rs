@@ -30,7 +30,19 @@ pub(crate) async fn connection_task(
     mut rx: UnboundedReceiver<Command>,
 ) {
     let reason = loop {
-        let Some(cmd) = rx.recv().await else {
+        // While idle the socket is watched too, so that a connection the server closed (a
+        // KILL, a restart) reads as closed before anyone sends on it, e.g. in a pool.
+        let next = tokio::select! {
+            biased;
+            cmd = rx.recv() => cmd,
+            read = io.stream.read_buf(io.dec.read_buf()) => match read {
+                Ok(0) => break Error::connection_lost("the server closed the connection"),
+                // Unasked-for bytes stay in the decoder's buffer, read with the next response.
+                Ok(_) => continue,
+                Err(e) => break Error::connection_lost(format!("connection lost: {e}")),
+            },
+        };
+        let Some(cmd) = next else {
             let _ = io.stream.shutdown().await;
             break Error::closed("the connection is closed");
         };

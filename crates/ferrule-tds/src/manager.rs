@@ -1,7 +1,8 @@
-//! `TdsManager`: the pool's caretaker for SQL Server connections. A reused connection is
-//! reset with the RESETCONNECTION flag, which rides on its next request: no extra round
-//! trip, except to roll back a transaction left open (its locks must not wait in the pool;
-//! the rollback goes first, so that no request carries a descriptor the reset ended).
+//! `TdsManager`: the pool's caretaker for SQL Server connections. A released connection is
+//! reset with the RESETCONNECTION flag, set at the release and carried by its next request:
+//! no extra round trip and no work at the release, except to roll back a transaction left
+//! open (its locks must not wait in the pool; the rollback goes before the flag, so that no
+//! request carries a descriptor the reset ended).
 //!
 //! The reset takes the session back to its state at login, which also undoes what the
 //! pool's `init` hook did: with such a hook, the hook runs again after each reset (its first
@@ -108,10 +109,18 @@ impl Manager for TdsManager {
         }
     }
 
-    fn needs_reset(&self, _conn: &TdsConnection) -> bool {
+    fn on_release(&self, conn: &TdsConnection) {
         // Session state (SET options, temporary tables) cannot be seen from here, and the
-        // reset costs nothing but a flag bit on the next request.
-        true
+        // reset costs nothing but a flag bit on the next request. An open transaction is
+        // rolled back by `reset` first, before the flag is set.
+        if self.custom_reset().is_none() && !conn.in_transaction() {
+            conn.mark_reset();
+        }
+    }
+
+    fn needs_reset(&self, conn: &TdsConnection) -> bool {
+        // With an init hook, the hook runs again after the flag's reset.
+        conn.in_transaction() || self.hooks.is_some()
     }
 
     async fn reset(&self, conn: &TdsConnection) -> Result<(), Error> {

@@ -13,9 +13,9 @@ use crate::Error;
 /// method takes `&Self::Conn`, and `close` may be called on a connection someone still holds
 /// (by `Pool::terminate`, or when `Pool::close` runs out of time). Every future returned here
 /// may be dropped at any await point: the connection must then be left intact or report
-/// `is_broken() == true`; the pool closes broken connections. `is_broken` and `needs_reset`
-/// are also called from `Drop` of a `Pooled`, on any thread: they must be quick and never
-/// block.
+/// `is_broken() == true`; the pool closes broken connections. `is_broken`, `on_release` and
+/// `needs_reset` are also called from `Drop` of a `Pooled`, on any thread: they must be quick
+/// and never block.
 pub trait Manager: Send + Sync + 'static {
     type Conn: Send + Sync + 'static;
 
@@ -33,6 +33,11 @@ pub trait Manager: Send + Sync + 'static {
         conn: &Self::Conn,
         mode: Recycle,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// On release, before `needs_reset`, for a connection going back into service: clears
+    /// what needs no IO, such as arming a reset that rides on the connection's next request.
+    /// Called from `Drop` of a `Pooled` too: quick, and never blocking.
+    fn on_release(&self, _conn: &Self::Conn) {}
 
     /// On release: does the session carry state (open transaction, session settings, locks,
     /// listeners) that `reset` must clear before anyone else gets the connection?

@@ -135,6 +135,7 @@ impl<M: Manager> Pooled<M> {
             shared.retire(&mut st, slot.meta.id, slot.conn, why);
             return None;
         }
+        shared.manager.on_release(&slot.conn);
         if shared.manager.needs_reset(&slot.conn) {
             let mut st = shared.state.lock();
             if st.closed {

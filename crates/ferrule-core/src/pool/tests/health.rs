@@ -28,6 +28,21 @@ async fn broken_connection_is_replaced_on_release() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn on_release_runs_for_connections_kept_only() {
+    let pool = pool(config(1, 1));
+    pool.start().await.unwrap();
+    let releases = || MockManager::count(&pool.manager().counts.releases);
+    drop(pool.acquire(None).await.unwrap());
+    pool.acquire(None).await.unwrap().release().await;
+    assert_eq!(releases(), 2);
+    let conn = pool.acquire(None).await.unwrap();
+    conn.break_it();
+    drop(conn);
+    settle(&pool).await;
+    assert_eq!(releases(), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn broken_idle_connection_is_replaced_in_the_background() {
     let pool = pool(config(2, 2));
     pool.start().await.unwrap();

@@ -22,6 +22,8 @@ pub struct Counts {
     pub leaked: AtomicUsize,
     pub checks: AtomicUsize,
     pub resets: AtomicUsize,
+    /// `on_release` calls.
+    pub releases: AtomicUsize,
     /// Times a connection was entered while someone else was inside it.
     pub overlaps: AtomicUsize,
 }
@@ -198,6 +200,10 @@ impl Manager for MockManager {
             }
             Ok(())
         }
+    }
+
+    fn on_release(&self, conn: &MockConn) {
+        conn.counts.releases.fetch_add(1, Ordering::SeqCst);
     }
 
     fn needs_reset(&self, conn: &MockConn) -> bool {
