@@ -19,6 +19,7 @@ from ferrule.prepared_stmt import PreparedStatement
 from ferrule.sqlite_connection import SqliteConnection
 from ferrule.sqlite_pool import SqlitePool
 from ferrule.tarantool_connection import TarantoolConnection
+from ferrule.tarantool_pool import TarantoolPoolConnection
 from ferrule.transaction import Transaction
 
 set_error_factory(_make_error)
@@ -38,6 +39,7 @@ __all__ = [
     "PoolConnection",
     "PoolStats",
     "TarantoolConnection",
+    "TarantoolPoolConnection",
     "LibsqlConnection",
     "SqliteConnection",
     "SqlitePool",

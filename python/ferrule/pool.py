@@ -546,6 +546,10 @@ def _backend_for(dsn: str | None, connect_kwargs: dict[str, Any]) -> PoolBackend
         from ferrule import mssql_pool
 
         return mssql_pool.pool_backend(dsn, connect_kwargs)
+    if scheme == "tarantool":
+        from ferrule import tarantool_pool
+
+        return tarantool_pool.pool_backend(dsn, connect_kwargs)
     raise InterfaceError(f"unsupported database URL scheme {scheme!r}")
 
 

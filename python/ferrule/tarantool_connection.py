@@ -339,6 +339,43 @@ def parse_dsn(dsn: str) -> dict[str, Any]:
     return settings
 
 
+def connect_settings(
+    dsn: str | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    unix_path: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    timeout: float | None = None,
+    command_timeout: float | None = None,
+    reconnect: bool | None = None,
+    reconnect_delay: float | None = None,
+    reconnect_max_delay: float | None = None,
+    reconnect_wait: float | None = None,
+    fetch_schema: bool | None = None,
+) -> dict[str, Any]:
+    """The native settings dict for :func:`connect`'s arguments (also used by the pool);
+    ``command_timeout`` rides along under its own name."""
+    settings = parse_dsn(dsn) if dsn else {}
+    overrides = {
+        "host": host,
+        "port": port,
+        "unix_path": unix_path,
+        "user": user,
+        "password": password,
+        "connect_timeout": timeout,
+        "reconnect": reconnect,
+        "reconnect_delay": reconnect_delay,
+        "reconnect_max_delay": reconnect_max_delay,
+        "reconnect_wait": reconnect_wait,
+        "fetch_schema": fetch_schema,
+    }
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings["command_timeout"] = command_timeout
+    return settings
+
+
 async def connect(
     dsn: str | None = None,
     *,
@@ -364,21 +401,21 @@ async def connect(
     with ConnectionLostError and are never re-sent; calls made while reconnecting wait up to
     their timeout (or ``reconnect_wait``, default 10 s).
     """
-    settings = parse_dsn(dsn) if dsn else {}
-    overrides = {
-        "host": host,
-        "port": port,
-        "unix_path": unix_path,
-        "user": user,
-        "password": password,
-        "connect_timeout": timeout,
-        "reconnect": reconnect,
-        "reconnect_delay": reconnect_delay,
-        "reconnect_max_delay": reconnect_max_delay,
-        "reconnect_wait": reconnect_wait,
-        "fetch_schema": fetch_schema,
-    }
-    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings = connect_settings(
+        dsn,
+        host=host,
+        port=port,
+        unix_path=unix_path,
+        user=user,
+        password=password,
+        timeout=timeout,
+        command_timeout=command_timeout,
+        reconnect=reconnect,
+        reconnect_delay=reconnect_delay,
+        reconnect_max_delay=reconnect_max_delay,
+        reconnect_wait=reconnect_wait,
+        fetch_schema=fetch_schema,
+    )
     bridge = _bridge.get_bridge()
     impl = await _bridge.wait(bridge, tnt_connect(bridge, settings))
     return TarantoolConnection(impl, bridge, settings, command_timeout)
@@ -390,4 +427,5 @@ __all__ = [
     "TarantoolPreparedStatement",
     "Watcher",
     "connect",
+    "connect_settings",
 ]

@@ -36,6 +36,8 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tarantool::connection::TntStmt>()?;
     m.add_class::<tarantool::streams::TntPushes>()?;
     m.add_class::<tarantool::streams::TntWatcher>()?;
+    m.add_class::<tarantool::pool::TntPool>()?;
+    m.add_class::<tarantool::pooled::TntPooledConn>()?;
     m.add_class::<pg::range::Range>()?;
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
     m.add_function(wrap_pyfunction!(record::rows_as, m)?)?;

@@ -58,7 +58,9 @@ pub(crate) struct Inner {
     refresh: tokio::sync::Mutex<()>,
     closed: AtomicBool,
     stream_seq: AtomicU64,
-    watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Option<Bytes>>>>,
+    /// Streams whose interactive transaction may be open (see `session_state.rs`).
+    pub(crate) transactions: Mutex<Vec<u64>>,
+    pub(crate) watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Option<Bytes>>>>,
     info: Mutex<ServerInfo>,
     reconnects: AtomicU64,
 }
@@ -114,6 +116,7 @@ impl TntConnection {
             refresh: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
             stream_seq: AtomicU64::new(0),
+            transactions: Mutex::new(Vec::new()),
             watchers: Mutex::new(HashMap::new()),
             info: Mutex::new(ServerInfo::default()),
             reconnects: AtomicU64::new(0),
@@ -611,6 +614,8 @@ async fn supervise(weak: Weak<Inner>, mut session: Arc<Session>) {
                         return;
                     }
                     conn.inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                    // Transactions end with the session that opened them.
+                    conn.inner.transactions.lock().clear();
                     conn.inner.slot.send_replace(Slot::Live(s.clone()));
                     let keys: Vec<String> = conn.inner.watchers.lock().keys().cloned().collect();
                     for k in keys {

@@ -217,32 +217,47 @@ impl TntConnection {
             .map(|_| ())
     }
 
-    /// Begins a transaction on `ctl.stream` (a stream from `new_stream`).
+    /// Begins a transaction on `ctl.stream` (a stream from `new_stream`). The stream counts
+    /// as holding a transaction until it is committed or rolled back (`session_state.rs`).
     pub async fn begin(
         &self,
         txn_timeout: Option<f64>,
         isolation: Option<u32>,
         ctl: &CallCtl,
     ) -> Result<(), Error> {
-        if ctl.stream.is_none() {
+        let Some(stream) = ctl.stream else {
             return Err(Error::interface("a transaction needs a stream"));
+        };
+        self.transaction_may_be_open(stream);
+        let outcome = self
+            .request(
+                &Request::Begin {
+                    timeout: txn_timeout,
+                    isolation,
+                },
+                ctl,
+            )
+            .await
+            .map(|_| ());
+        if outcome.is_err() {
+            self.transaction_settled(stream, &outcome);
         }
-        self.request(
-            &Request::Begin {
-                timeout: txn_timeout,
-                isolation,
-            },
-            ctl,
-        )
-        .await
-        .map(|_| ())
+        outcome
     }
 
     pub async fn commit(&self, ctl: &CallCtl) -> Result<(), Error> {
-        self.request(&Request::Commit, ctl).await.map(|_| ())
+        let outcome = self.request(&Request::Commit, ctl).await.map(|_| ());
+        if let Some(stream) = ctl.stream {
+            self.transaction_settled(stream, &outcome);
+        }
+        outcome
     }
 
     pub async fn rollback(&self, ctl: &CallCtl) -> Result<(), Error> {
-        self.request(&Request::Rollback, ctl).await.map(|_| ())
+        let outcome = self.request(&Request::Rollback, ctl).await.map(|_| ());
+        if let Some(stream) = ctl.stream {
+            self.transaction_settled(stream, &outcome);
+        }
+        outcome
     }
 }

@@ -157,6 +157,37 @@ impl Session {
         }
     }
 
+    /// Calls with pushes still waiting for their answer.
+    pub fn push_calls(&self) -> usize {
+        self.pending
+            .lock()
+            .values()
+            .filter(|w| matches!(w, Waiter::Pushes(_)))
+            .count()
+    }
+
+    /// Stops delivering to the calls with pushes: each gets `reason` as its end, and their
+    /// answers, when they come, are dropped (the server cannot be told to stop them).
+    pub fn abandon_push_calls(&self, reason: &Error) {
+        let abandoned: Vec<Waiter> = {
+            let mut pending = self.pending.lock();
+            let syncs: Vec<u64> = pending
+                .iter()
+                .filter(|(_, w)| matches!(w, Waiter::Pushes(_)))
+                .map(|(sync, _)| *sync)
+                .collect();
+            syncs.iter().filter_map(|s| pending.remove(s)).collect()
+        };
+        for waiter in abandoned {
+            if let Waiter::Pushes(tx) = waiter {
+                let _ = tx.send(CallEvent::Done(Err(reason.clone())));
+            }
+        }
+        if self.pending.lock().is_empty() {
+            self.drained.notify_waiters();
+        }
+    }
+
     /// Removes the waiter of `sync`, if it still waits.
     pub(crate) fn take(&self, sync: u64) -> Option<Waiter> {
         let (waiter, empty) = {

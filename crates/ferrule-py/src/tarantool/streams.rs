@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::connection::BACKEND;
+use super::calls::BACKEND;
 use super::decode;
 use crate::bridge::{Bridge, Deliver, Unit};
 
