@@ -16,6 +16,10 @@ command -v tsql >/dev/null 2>&1 || need_apt+=(freetds-bin)
 [ -f /usr/include/sybdb.h ] || need_apt+=(freetds-dev)
 # The bundled SQLite is SQLCipher's, which links the system libcrypto.
 [ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev)
+# FreeTDS's ODBC driver (registered as "FreeTDS") and unixODBC, for aioodbc in the SQL Server
+# benchmark; the headers let pip build pyodbc where no wheel fits.
+ls /usr/lib/*/odbc/libtdsodbc.so >/dev/null 2>&1 || need_apt+=(tdsodbc)
+[ -f /usr/include/sql.h ] || need_apt+=(unixodbc-dev)
 # The pgbouncer-mode tests put Debian's pgbouncer in front of the test cluster.
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
 # As root the test harness runs the server as `postgres` through runuser.

@@ -569,7 +569,9 @@ def create_pool(
     **connect_kwargs: Any,
 ) -> Pool:
     """Make a connection pool: ``pool = await create_pool(dsn)`` or
-    ``async with create_pool(dsn) as pool:``.
+    ``async with create_pool(dsn) as pool:``. The URL picks the backend: PostgreSQL
+    (``postgresql://``, or no DSN), SQL Server (``mssql://`` or the ADO.NET form) or Tarantool
+    (``tarantool://``); see docs/pool.md for how each resets a released connection.
 
     ``min_size`` connections are opened at start and kept; up to ``max_size`` are opened on
     demand. A connection is replaced after ``max_queries`` queries or ``max_lifetime``
@@ -579,10 +581,10 @@ def create_pool(
     closed?), ``"verified"`` (a round trip) or ``"clean"`` (a full session reset).
 
     Hooks are coroutine functions taking the connection: ``init`` runs once on each new
-    connection, ``setup`` at each acquire, ``reset`` at each release instead of the built-in
-    reset (which runs only when the session is dirty). Each hook costs a trip through the
-    event loop where it runs: with ``setup`` set, ``pool.fetch`` and its siblings acquire
-    through Python. Other keywords are the backend's connect arguments (see
+    connection (on SQL Server again after each reset, which undoes it), ``setup`` at each
+    acquire, ``reset`` at each release instead of the built-in reset. Each hook costs a trip
+    through the event loop where it runs: with ``setup`` set, ``pool.fetch`` and its
+    siblings acquire through Python. Other keywords are the backend's connect arguments (see
     :func:`ferrule.connect`).
 
     A SQLite URL gives a :class:`ferrule.SqlitePool` instead: one writer and
