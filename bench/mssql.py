@@ -1,11 +1,12 @@
 """SQL Server benchmark: ferrule against python-tds, pymssql and aioodbc (FreeTDS's ODBC
 driver), through the TDS test server, in interleaved rounds.
 
-Workloads: sequential small queries, 100 concurrent queries over 10 connections, 100,000 rows
-fetched. Reported: wall time per query, client CPU per query (this process only, every thread
-of it: the server is a subprocess) and each library's CPU as a multiple of ferrule's. Medians
-of the rounds. The blocking drivers run their concurrent queries from 10 threads, one
-connection each; ferrule and aioodbc run under each selected event loop.
+Workloads: sequential small queries, 100 concurrent queries over 10 connections (ferrule
+through its pool), 100,000 rows fetched. Reported: wall time per query, client CPU per query
+(this process only, every thread of it: the server is a subprocess) and each library's CPU as
+a multiple of ferrule's. Medians of the rounds. The blocking drivers run their concurrent
+queries from 10 threads, one connection each; ferrule and aioodbc run under each selected
+event loop.
 
 Run through `bench/run.py --backends mssql`, or alone: `.venv/bin/python bench/mssql.py`.
 """
@@ -68,14 +69,14 @@ async def ferrule_suite(dsn: str, n_small: int) -> Measured:
     import ferrule
 
     conn = await ferrule.connect(dsn)
-    conns = [await ferrule.connect(dsn) for _ in range(10)]
+    pool = await ferrule.create_pool(dsn, min_size=10, max_size=10)
 
     async def seq() -> None:
         for i in range(n_small):
             await conn.fetchval(SMALL, i)
 
     async def conc() -> None:
-        await asyncio.gather(*(conns[i % 10].fetchval(SMALL, i) for i in range(100)))
+        await asyncio.gather(*(pool.fetchval(SMALL, i) for i in range(100)))
 
     async def big() -> None:
         assert len(await conn.fetch(ROWS_SQL)) == ROWS
@@ -85,8 +86,8 @@ async def ferrule_suite(dsn: str, n_small: int) -> Measured:
             {"sequential": seq, "concurrent100": conc, "fetch100k": big}, n_small
         )
     finally:
-        for c in [conn, *conns]:
-            await c.close()
+        await conn.close()
+        await pool.close()
 
 
 async def aioodbc_suite(dsn: str, n_small: int) -> Measured:
