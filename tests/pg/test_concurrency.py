@@ -129,3 +129,36 @@ async def test_many_connections_at_once(pg_dsn: str) -> None:
         assert sums == [i + 1 for i in range(30)]
     finally:
         await asyncio.gather(*(c.close() for c in conns))
+
+
+async def test_concurrent_calls_reach_the_server_in_call_order(
+    conn: ferrule.PgConnection, pg_table: str
+) -> None:
+    # Calls made in one instant, some needing a Parse first (new SQL text), some not: the
+    # server must see them in the order they were made, whichever worker runs them first.
+    await conn.execute(f"CREATE TABLE {pg_table} (id serial PRIMARY KEY, v int)")
+    cached = f"INSERT INTO {pg_table} (v) VALUES ($1)"
+    await conn.execute(cached, -1)
+
+    def insert(i: int) -> object:
+        if i % 7 == 0:
+            # A new text each time: a cache miss, so a Parse round trip before the Bind.
+            return conn.execute(f"INSERT INTO {pg_table} (v) VALUES ($1) -- {i}", i)
+        if i % 7 == 1:
+            return conn.fetchval(f"INSERT INTO {pg_table} (v) VALUES ($1) RETURNING v", i)
+        return conn.execute(cached, i)
+
+    for _ in range(3):
+        await conn.execute(f"TRUNCATE {pg_table}")
+        await asyncio.gather(*(insert(i) for i in range(300)))
+        order = [r["v"] for r in await conn.fetch(f"SELECT v FROM {pg_table} ORDER BY id")]
+        assert order == list(range(300))
+
+
+async def test_a_call_waiting_its_turn_times_out_alone(conn: ferrule.PgConnection) -> None:
+    slow = asyncio.ensure_future(conn.fetchval("SELECT pg_sleep(0.5)::text || $1::text", "x"))
+    await asyncio.sleep(0.05)
+    with pytest.raises(asyncio.TimeoutError):
+        await conn.fetchval("SELECT 1", timeout=0.1)
+    assert await slow == "x"
+    assert await conn.fetchval("SELECT 2") == 2

@@ -23,13 +23,16 @@ use crate::io::{reader_task, writer_task};
 use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
 use crate::session::SessionState;
 use crate::statement::{Column, Statement, StatementCache};
+use crate::turns::{Turn, Turns};
 use crate::typeinfo::TypeRegistry;
 
-/// Limits of one call: an absolute deadline and a token the caller cancels.
+/// Limits of one call: an absolute deadline, a token the caller cancels, and its place in
+/// line among the calls made on the connection (see `turns.rs`).
 #[derive(Default, Clone)]
 pub struct CallCtl {
     pub deadline: Option<Instant>,
     pub cancel: Option<CancellationToken>,
+    pub turn: Option<Arc<Turn>>,
 }
 
 impl CallCtl {
@@ -37,6 +40,16 @@ impl CallCtl {
         CallCtl {
             deadline: timeout.map(|t| Instant::now() + t),
             cancel,
+            turn: None,
+        }
+    }
+
+    /// The same limits for the requests a call makes on its way (a Parse, type lookups),
+    /// which go out within the call's own turn.
+    fn within_turn(&self) -> CallCtl {
+        CallCtl {
+            turn: None,
+            ..self.clone()
         }
     }
 }
@@ -107,6 +120,8 @@ pub(crate) struct Shared {
     /// CancelRequests sent whose socket the server has not closed yet (see `send_cancel`).
     pub cancels_in_flight: AtomicUsize,
     pub cancels_settled: Notify,
+    /// The order in which calls made on the connection send their requests.
+    pub turns: Arc<Turns>,
 }
 
 /// Counts one CancelRequest in flight until dropped (the send ended, or its task was aborted).
@@ -258,6 +273,7 @@ impl PgConnection {
             abandoned: Mutex::new(Vec::new()),
             cancels_in_flight: AtomicUsize::new(0),
             cancels_settled: Notify::new(),
+            turns: Arc::default(),
         });
         let stream: BoxStream = est.stream;
         let (r, w) = tokio::io::split(stream);
@@ -365,6 +381,27 @@ impl PgConnection {
         )
     }
 
+    /// A place in line for a call made now: its requests go out after those of every call
+    /// made before it on this connection.
+    pub fn take_turn(&self) -> Arc<Turn> {
+        self.shared.turns.take()
+    }
+
+    /// Waits for the call's turn to send (at once for a call without one).
+    async fn my_turn(&self, ctl: &CallCtl) -> Result<(), Error> {
+        match &ctl.turn {
+            Some(turn) => turn.wait(ctl).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The call's request is queued: the next call may send.
+    fn end_turn(ctl: &CallCtl) {
+        if let Some(turn) = &ctl.turn {
+            turn.release();
+        }
+    }
+
     fn submit(&self, cmd: Command) -> Result<(), Error> {
         if self.is_closed() {
             return Err(self.shared.closed_error());
@@ -409,7 +446,9 @@ impl PgConnection {
             sink,
             copy: CopyMode::Refuse,
         };
+        self.my_turn(ctl).await?;
         self.submit(Command::Request(request))?;
+        Self::end_turn(ctl);
         self.await_reply(state, rx, ctl).await
     }
 
@@ -495,7 +534,9 @@ impl PgConnection {
         if let Some(stmt) = self.shared.cache.lock().get(sql) {
             return Ok(stmt);
         }
-        self.prepare_uncached(sql, ctl, self.shared.cache_enabled)
+        // The Parse goes out in the call's turn, which it keeps for its Bind and Execute.
+        self.my_turn(ctl).await?;
+        self.prepare_uncached(sql, &ctl.within_turn(), self.shared.cache_enabled)
             .await
     }
 
@@ -655,6 +696,7 @@ impl PgConnection {
             return Ok(out);
         }
         let mut waits = Vec::with_capacity(stmts.len());
+        self.my_turn(ctl).await?;
         for (i, (stmt, (_, params))) in stmts.iter().zip(items).enumerate() {
             let mut buf = BytesMut::new();
             self.bind_execute(stmt, params, "", 0, &mut buf)
@@ -673,6 +715,7 @@ impl PgConnection {
             self.submit(Command::Request(request))?;
             waits.push((state, rx));
         }
+        Self::end_turn(ctl);
         let mut out = Vec::with_capacity(waits.len());
         for (stmt, (state, rx)) in stmts.iter().zip(waits) {
             out.push(
@@ -928,6 +971,7 @@ impl PgConnection {
             copy: CopyMode::In,
         };
         self.submit(Command::CopyIn(request, data_rx))?;
+        Self::end_turn(ctl);
         Ok(CopyIn {
             data,
             done: Some(done),
@@ -956,6 +1000,7 @@ impl PgConnection {
             copy: CopyMode::Out(tx),
         };
         self.submit(Command::Request(request))?;
+        Self::end_turn(ctl);
         Ok(CopyOut {
             data,
             done: Some(done),
@@ -973,7 +1018,10 @@ impl PgConnection {
         sync: bool,
         ctl: &CallCtl,
     ) -> Result<BytesMut, Error> {
-        let stmt = self.prepare_uncached(sql, ctl, false).await?;
+        self.my_turn(ctl).await?;
+        let stmt = self
+            .prepare_uncached(sql, &ctl.within_turn(), false)
+            .await?;
         check_arity(&stmt, params.len())?;
         let mut buf = BytesMut::with_capacity(64 + sql.len());
         self.bind_execute(&stmt, params, "", 0, &mut buf)?;

@@ -15,6 +15,7 @@ use ferrule_core::{Error, Value};
 use ferrule_pg::session::from_sql_text;
 use ferrule_pg::{
     AsyncMessage, CallCtl, PgConnection, PgManager, QueryOpts, QueryResult, RowSink, Statement,
+    Turn,
 };
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -73,6 +74,12 @@ pub trait HandleSource: Send + 'static {
     type Handle: ConnHandle;
 
     fn get(self, ctl: &CallCtl) -> impl Future<Output = Result<Self::Handle, Error>> + Send;
+
+    /// The call's place in line on its connection, taken when the call is made; none when
+    /// the connection is not known yet (a pool lends a whole connection to the call).
+    fn turn(&self) -> Option<Arc<Turn>> {
+        None
+    }
 }
 
 impl<H: ConnHandle> HandleSource for H {
@@ -80,6 +87,10 @@ impl<H: ConnHandle> HandleSource for H {
 
     async fn get(self, _ctl: &CallCtl) -> Result<H, Error> {
         Ok(self)
+    }
+
+    fn turn(&self) -> Option<Arc<Turn>> {
+        Some(self.conn().take_turn())
     }
 }
 
@@ -215,6 +226,13 @@ impl Deliver for Opened {
 }
 
 impl<S: HandleSource> Call<'_, S> {
+    /// The limits of a call made now, with its place in line.
+    fn ctl(&self, timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
+        let (mut ctl, token) = ctl(timeout)?;
+        ctl.turn = self.source.turn();
+        Ok((ctl, token))
+    }
+
     fn submit<'py, F, T>(
         self,
         py: Python<'py>,
@@ -258,7 +276,7 @@ impl<S: HandleSource> Call<'_, S> {
         class: Option<Arc<RowClass>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let shape = Shape::from_code(shape, column);
         let codecs = self.codecs.clone();
         self.submit_streaming(py, token, move |source, completer| {
@@ -290,7 +308,7 @@ impl<S: HandleSource> Call<'_, S> {
         class: Option<Arc<RowClass>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let stmt = stmt.statement().clone();
         let shape = Shape::from_code(shape, column);
         let codecs = self.codecs.clone();
@@ -321,7 +339,7 @@ impl<S: HandleSource> Call<'_, S> {
         sql: String,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(&sql, 1);
@@ -345,7 +363,7 @@ impl<S: HandleSource> Call<'_, S> {
                 pyo3::exceptions::PyTypeError::new_err(format!("row {i}: {msg}"))
             })?);
         }
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(&sql, values.len().max(1) as u64);
@@ -361,7 +379,7 @@ impl<S: HandleSource> Call<'_, S> {
         sql: String,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(&sql, 0);
@@ -380,7 +398,7 @@ impl<S: HandleSource> Call<'_, S> {
         class: Option<Arc<RowClass>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let stmt = stmt.statement().clone();
         let codecs = self.codecs.clone();
         self.submit(py, Some(token), |source| async move {
@@ -413,7 +431,7 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
         class: Option<Arc<RowClass>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let stmt = stmt.statement().clone();
         let codecs = self.codecs.clone();
         self.submit(py, Some(token), |source| async move {
@@ -456,7 +474,7 @@ impl<S: HandleSource> Call<'_, S> {
             })?;
             batch.push((sql, values));
         }
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let codecs = self.codecs.clone();
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
@@ -481,7 +499,7 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let bridge = self.bridge.clone_ref(py);
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
@@ -500,7 +518,7 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "$")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let bridge = self.bridge.clone_ref(py);
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
