@@ -4,6 +4,7 @@ prepared statements, cursors, result sets, procedures, transactions, errors, que
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -130,6 +131,25 @@ async def test_errors_carry_server_fields(conn: MssqlConnection, table_name: str
 async def test_concurrent_calls_queue(conn: MssqlConnection) -> None:
     results = await asyncio.gather(*(conn.fetchval("SELECT @p1", i) for i in range(200)))
     assert results == list(range(200))
+
+
+async def test_concurrent_calls_run_in_call_order(conn: MssqlConnection, table_name: str) -> None:
+    # Calls made in one instant run in the order they were made, whichever worker runs
+    # their jobs first; executemany's rows stay together.
+    await conn.execute(f"CREATE TABLE {table_name} (seq int, v int)")
+    counter = iter(range(10_000))
+
+    def call(i: int) -> Any:
+        if i % 5 == 0:
+            return conn.executemany(
+                f"INSERT INTO {table_name} VALUES (@p1, @p2)", [(next(counter), i)] * 2
+            )
+        return conn.execute(f"INSERT INTO {table_name} VALUES (@p1, @p2)", next(counter), i)
+
+    await asyncio.gather(*(call(i) for i in range(150)))
+    rows = await conn.fetch(f"SELECT seq, v FROM {table_name}")
+    assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
+    assert [r["v"] for r in rows] == [i for i in range(150) for _ in range(2 if i % 5 == 0 else 1)]
 
 
 async def test_close_and_terminate(mssql_dsn: str) -> None:

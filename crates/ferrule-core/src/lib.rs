@@ -6,6 +6,7 @@ pub mod error;
 pub mod pool;
 pub mod runtime;
 pub mod tls;
+pub mod turns;
 pub mod value;
 
 pub use error::{Error, ErrorKind, Result};

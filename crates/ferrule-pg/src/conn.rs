@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use ferrule_core::turns::{Turn, Turns};
 use ferrule_core::{Error, ErrorKind, Value};
 use parking_lot::Mutex;
 use postgres_protocol::message::frontend;
@@ -23,7 +24,6 @@ use crate::io::{reader_task, writer_task};
 use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
 use crate::session::SessionState;
 use crate::statement::{Column, Statement, StatementCache};
-use crate::turns::{Turn, Turns};
 use crate::typeinfo::TypeRegistry;
 
 /// Limits of one call: an absolute deadline, a token the caller cancels, and its place in
@@ -390,7 +390,7 @@ impl PgConnection {
     /// Waits for the call's turn to send (at once for a call without one).
     async fn my_turn(&self, ctl: &CallCtl) -> Result<(), Error> {
         match &ctl.turn {
-            Some(turn) => turn.wait(ctl).await,
+            Some(turn) => turn.wait(ctl.deadline, ctl.cancel.as_ref()).await,
             None => Ok(()),
         }
     }

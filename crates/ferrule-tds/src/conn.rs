@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use ferrule_core::turns::{Turn, Turns};
 use ferrule_core::{Error, ErrorKind};
 use parking_lot::Mutex;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
@@ -22,11 +23,14 @@ use crate::packet::kind;
 use crate::params::Param;
 use crate::request::{self, TmRequest};
 
-/// Limits of one call: an absolute deadline and a token the caller cancels.
+/// Limits of one call: an absolute deadline, a token the caller cancels, and its place in
+/// line among the calls made on the connection (held until the call ends: TDS runs one
+/// request at a time, and a call of several requests keeps them together).
 #[derive(Default, Clone)]
 pub struct CallCtl {
     pub deadline: Option<Instant>,
     pub cancel: Option<CancellationToken>,
+    pub turn: Option<Arc<Turn>>,
 }
 
 impl CallCtl {
@@ -34,6 +38,7 @@ impl CallCtl {
         CallCtl {
             deadline: timeout.map(|t| Instant::now() + t),
             cancel,
+            turn: None,
         }
     }
 }
@@ -51,6 +56,8 @@ pub(crate) struct Shared {
     task: Mutex<Option<JoinHandle<()>>>,
     finished: Notify,
     done: AtomicBool,
+    /// The order in which calls made on the connection queue their requests.
+    turns: Arc<Turns>,
 }
 
 impl Shared {
@@ -135,6 +142,7 @@ impl TdsConnection {
             task: Mutex::new(None),
             finished: Notify::new(),
             done: AtomicBool::new(false),
+            turns: Arc::default(),
         });
         let io = Io {
             stream: est.stream,
@@ -167,6 +175,20 @@ impl TdsConnection {
     /// (rolls back, drops temporary tables, restores settings) before running it.
     pub fn mark_reset(&self) {
         self.shared.reset_pending.store(true, Ordering::Release);
+    }
+
+    /// A place in line for a call made now: its requests queue after those of every call
+    /// made before it on this connection.
+    pub fn take_turn(&self) -> Arc<Turn> {
+        self.shared.turns.take()
+    }
+
+    /// Waits for the call's turn to queue its request (at once for a call without one).
+    pub(crate) async fn my_turn(&self, ctl: &CallCtl) -> Result<(), Error> {
+        match &ctl.turn {
+            Some(turn) => turn.wait(ctl.deadline, ctl.cancel.as_ref()).await,
+            None => Ok(()),
+        }
     }
 
     fn submit(&self, job: Job) -> Result<(), Error> {
@@ -202,6 +224,7 @@ impl TdsConnection {
     ) -> Result<Response, Error> {
         let cancel = CancellationToken::new();
         let (reply, mut rx) = oneshot::channel();
+        self.my_turn(ctl).await?;
         self.submit(Job {
             messages,
             on_error,

@@ -186,6 +186,7 @@ impl TdsConnection {
         };
         let mut payload = BytesMut::new();
         request::sp_execute(&mut payload, &[0; 8], id, &params)?;
+        self.my_turn(ctl).await?;
         self.stream(vec![rpc(payload)], prefetch)
     }
 }

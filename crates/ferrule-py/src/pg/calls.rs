@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::pool::Pooled;
+use ferrule_core::turns::Turn;
 use ferrule_core::{Error, Value};
 use ferrule_pg::session::from_sql_text;
 use ferrule_pg::{
     AsyncMessage, CallCtl, PgConnection, PgManager, QueryOpts, QueryResult, RowSink, Statement,
-    Turn,
 };
 use parking_lot::Mutex;
 use pyo3::prelude::*;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrule_core::pool::Pooled;
+use ferrule_core::turns::Turn;
 use ferrule_core::{Error, Value};
 use ferrule_tds::manager::TdsManager;
 use ferrule_tds::{CallCtl, Param, Statement, TdsConnection};
@@ -67,6 +68,12 @@ pub trait HandleSource: Send + 'static {
     type Handle: ConnHandle;
 
     fn get(self, ctl: &CallCtl) -> impl Future<Output = Result<Self::Handle, Error>> + Send;
+
+    /// The call's place in line on its connection, taken when the call is made; none when
+    /// the connection is not known yet (a pool lends a whole connection to the call).
+    fn turn(&self) -> Option<Arc<Turn>> {
+        None
+    }
 }
 
 impl<H: ConnHandle> HandleSource for H {
@@ -74,6 +81,10 @@ impl<H: ConnHandle> HandleSource for H {
 
     async fn get(self, _ctl: &CallCtl) -> Result<H, Error> {
         Ok(self)
+    }
+
+    fn turn(&self) -> Option<Arc<Turn>> {
+        Some(self.conn().take_turn())
     }
 }
 
@@ -146,6 +157,13 @@ fn to_params(args: &Bound<'_, PyAny>) -> PyResult<Vec<Param>> {
 }
 
 impl<S: HandleSource> Call<'_, S> {
+    /// The limits of a call made now, with its place in line.
+    fn ctl(&self, timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
+        let (mut ctl, token) = ctl(timeout)?;
+        ctl.turn = self.source.turn();
+        Ok((ctl, token))
+    }
+
     fn submit<'py, F, T>(
         self,
         py: Python<'py>,
@@ -171,7 +189,7 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = to_params(args)?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let shape = Shape::from_code(shape, column);
         let discard = matches!(shape, Shape::Status);
         self.submit(py, Some(token), |source| async move {
@@ -202,7 +220,7 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "@p")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let stmt = stmt.stmt.clone();
         let shape = Shape::from_code(shape, column);
         let discard = matches!(shape, Shape::Status);
@@ -228,7 +246,7 @@ impl<S: HandleSource> Call<'_, S> {
         sql: String,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(1);
@@ -257,7 +275,7 @@ impl<S: HandleSource> Call<'_, S> {
                     .map_err(|e| PyTypeError::new_err(format!("row {i}: {}", message(py, &e))))?,
             );
         }
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(all.len().max(1) as u64);
@@ -273,7 +291,7 @@ impl<S: HandleSource> Call<'_, S> {
         sql: String,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.conn().prepare(&sql, &ctl).await.map(Prepared)
@@ -291,7 +309,7 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values: Vec<Value> = to_values(args, "@p")?;
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let stmt = stmt.stmt.clone();
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
@@ -317,7 +335,7 @@ impl<S: HandleSource> Call<'_, S> {
         count: usize,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         let state = cursor.state.clone();
         let stmt = stmt.stmt.clone();
         self.submit(py, Some(token), |_| async move {
@@ -361,7 +379,7 @@ impl<S: HandleSource> Call<'_, S> {
                 type_hint: hint,
             });
         }
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(1);
@@ -390,7 +408,7 @@ impl<S: HandleSource> Call<'_, S> {
                 })?,
             );
         }
-        let (ctl, token) = ctl(timeout)?;
+        let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;
             handle.before_call(1);

@@ -1,4 +1,4 @@
-//! Call order on one connection. Each call takes a ticket when it is made (on the caller's
+//! Call order on one connection (PostgreSQL, SQL Server). Each call takes a ticket when it is made (on the caller's
 //! thread, in program order) and sends its request only when every call made before it has
 //! sent its own, so concurrent calls reach the server in the order they were made, whichever
 //! runtime worker runs their jobs first. A call gives up its turn once its request is queued
@@ -8,14 +8,15 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use ferrule_core::{Error, ErrorKind};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-use crate::conn::CallCtl;
+use crate::{Error, ErrorKind};
 
 #[derive(Default)]
-pub(crate) struct Turns {
+pub struct Turns {
     next_ticket: AtomicU64,
     state: Mutex<Serving>,
     changed: Notify,
@@ -68,7 +69,11 @@ pub struct Turn {
 impl Turn {
     /// Waits until every call made before this one has sent its request, within the call's
     /// deadline and cancellation.
-    pub(crate) async fn wait(&self, ctl: &CallCtl) -> Result<(), Error> {
+    pub async fn wait(
+        &self,
+        deadline: Option<Instant>,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<(), Error> {
         loop {
             let changed = self.turns.changed.notified();
             tokio::pin!(changed);
@@ -77,13 +82,13 @@ impl Turn {
                 return Ok(());
             }
             let cancelled = async {
-                match &ctl.cancel {
+                match cancel {
                     Some(token) => token.cancelled().await,
                     None => std::future::pending().await,
                 }
             };
             let deadline = async {
-                match ctl.deadline {
+                match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
@@ -104,7 +109,7 @@ impl Turn {
     }
 
     /// Lets the next call send (idempotent).
-    pub(crate) fn release(&self) {
+    pub fn release(&self) {
         if !self.released.swap(true, Ordering::AcqRel) {
             self.turns.release(self.ticket);
         }
@@ -127,13 +132,12 @@ mod tests {
         let first = turns.take();
         let second = turns.take();
         let third = turns.take();
-        let ctl = CallCtl::default();
         let waiting = tokio::spawn({
             let third = third.clone();
-            async move { third.wait(&CallCtl::default()).await }
+            async move { third.wait(None, None).await }
         });
         assert!(!turns.is_due(second.ticket));
-        first.wait(&ctl).await.unwrap();
+        first.wait(None, None).await.unwrap();
         // The second call ends without sending: its turn passes at once when the first's does.
         drop(second);
         assert!(!turns.is_due(2));
@@ -147,8 +151,8 @@ mod tests {
         let turns = Arc::new(Turns::default());
         let _first = turns.take();
         let second = turns.take();
-        let ctl = CallCtl::with_timeout(Some(std::time::Duration::from_millis(20)), None);
-        let err = second.wait(&ctl).await.unwrap_err();
+        let deadline = Instant::now() + std::time::Duration::from_millis(20);
+        let err = second.wait(Some(deadline), None).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Timeout);
     }
 }
