@@ -9,6 +9,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequen
 from typing import IO, TYPE_CHECKING, Any, Union
 
 from ferrule import _bridge
+from ferrule._codecs import encode_with
 from ferrule.exceptions import InterfaceError
 
 if TYPE_CHECKING:
@@ -46,20 +47,13 @@ def copy_options(format: str | None, header: bool | None) -> str:
     return f" ({', '.join(opts)})" if opts else ""
 
 
-async def _batches(records: Any) -> Any:
+async def _batches(records: AsyncIterable[Any]) -> Any:
     batch: list[Any] = []
-    if hasattr(records, "__aiter__"):
-        async for rec in records:
-            batch.append(rec)
-            if len(batch) >= RECORD_BATCH:
-                yield batch
-                batch = []
-    else:
-        for rec in records:
-            batch.append(rec)
-            if len(batch) >= RECORD_BATCH:
-                yield batch
-                batch = []
+    async for rec in records:
+        batch.append(rec)
+        if len(batch) >= RECORD_BATCH:
+            yield batch
+            batch = []
     if batch:
         yield batch
 
@@ -96,6 +90,35 @@ async def _stream_in(conn: PgConnection, copy: PgCopyIn, feed: Any, binary: bool
     return status
 
 
+async def _write_all(conn: PgConnection, copy: PgCopyIn, records: Any, number_from: int) -> int:
+    """Feeds a list, tuple or iterator to the native encoder batch by batch; returns the count."""
+    bridge = conn._bridge
+    start, done = 0, False
+    while not done:
+        start, done, waiter = copy.write_records(records, start, number_from)
+        if waiter is not None:
+            await _bridge.wait(bridge, waiter)
+        else:
+            # The batch is queued: let the loop serve other tasks before the next one.
+            await asyncio.sleep(0)
+    return start
+
+
+def _with_encoders(conn: PgConnection, oids: Sequence[int], records: Any) -> Any:
+    """Records passed through the user encoders of their column types, if any applies."""
+    encoders = conn._encoders
+    if not any(oid in encoders for oid in oids):
+        return records
+    if hasattr(records, "__aiter__"):
+
+        async def encoded() -> Any:
+            async for rec in records:
+                yield encode_with(encoders, oids, rec)
+
+        return encoded()
+    return (encode_with(encoders, oids, rec) for rec in records)
+
+
 async def copy_records_to_table(
     conn: PgConnection,
     table_name: str,
@@ -112,14 +135,19 @@ async def copy_records_to_table(
     oids = [oid for _, oid in probe.columns]
     names = ", ".join(quote_ident(name) for name, _ in probe.columns)
     sql = f"COPY {target} ({names}) FROM STDIN (FORMAT binary)"
+    source = _with_encoders(conn, oids, records)
     copy = await _bridge.wait(bridge, conn._impl.copy_in(sql, (), timeout))
 
     async def feed() -> None:
-        await _bridge.wait(bridge, copy.send_binary_header())
-        sent = 0
-        async for batch in _batches(records):
-            await _bridge.wait(bridge, copy.send_records(batch, oids, sent))
-            sent += len(batch)
+        copy.use_columns(probe)
+        if isinstance(source, (list, tuple)):
+            await _write_all(conn, copy, source, 0)
+        elif not hasattr(source, "__aiter__"):
+            await _write_all(conn, copy, iter(source), 0)
+        else:
+            sent = 0
+            async for batch in _batches(source):
+                sent += await _write_all(conn, copy, batch, sent)
 
     return await _stream_in(conn, copy, feed(), True)
 

@@ -10,7 +10,7 @@ use ferrule_core::turns::{Turn, Turns};
 use ferrule_core::{Error, ErrorKind, Value};
 use parking_lot::Mutex;
 use postgres_protocol::message::frontend;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::{error::TrySendError, unbounded_channel, UnboundedSender};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -895,6 +895,19 @@ impl CopyIn {
             .send(CopyChunk::Data(data))
             .await
             .map_err(|_| self.conn.shared.closed_error())
+    }
+
+    /// Queues a chunk without waiting; `Ok(Some(data))` gives it back when the connection
+    /// has no room for it yet (then `send` waits for room).
+    pub fn try_send(&self, data: bytes::Bytes) -> Result<Option<bytes::Bytes>, Error> {
+        if self.state.done.load(Ordering::Acquire) {
+            return Err(Error::interface("the COPY has already ended"));
+        }
+        match self.data.try_send(CopyChunk::Data(data)) {
+            Ok(()) => Ok(None),
+            Err(TrySendError::Full(CopyChunk::Data(data))) => Ok(Some(data)),
+            Err(_) => Err(self.conn.shared.closed_error()),
+        }
     }
 
     /// Ends the data and returns the command status (`COPY 1000`), or the server's error.

@@ -89,41 +89,6 @@ fn encode_param(
     Ok(IsNull::No)
 }
 
-/// The signature, flags and extension area that open a binary COPY stream.
-pub const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
-/// The field count -1 that ends a binary COPY stream.
-pub const COPY_BINARY_TRAILER: &[u8] = &[0xff, 0xff];
-
-/// Appends one row of a binary COPY: the field count, then each value for the column type
-/// `oids[i]` (types without a binary codec cannot be copied in binary format).
-pub fn encode_copy_row(values: &[Value], oids: &[Oid], out: &mut BytesMut) -> Result<(), Error> {
-    if values.len() != oids.len() {
-        return Err(Error::interface(format!(
-            "a record has {} values for {} columns",
-            values.len(),
-            oids.len()
-        )));
-    }
-    out.put_i16(values.len() as i16);
-    for (i, (value, &oid)) in values.iter().zip(oids).enumerate() {
-        if matches!(value, Value::Null) {
-            out.put_i32(-1);
-            continue;
-        }
-        let at = out.len();
-        out.put_i32(0);
-        let encoded = if types::is_binary(oid) {
-            encode_binary(value, oid, out)
-        } else {
-            Err(format!("{} has no binary codec for COPY", type_label(oid)).into())
-        };
-        encoded.map_err(|e| Error::new(ErrorKind::Data, format!("column {}: {e}", i + 1)))?;
-        let n = (out.len() - at - 4) as i32;
-        out[at..at + 4].copy_from_slice(&n.to_be_bytes());
-    }
-    Ok(())
-}
-
 fn mismatch(value: &Value, oid: Oid) -> BoxError {
     format!("a {} cannot be sent as {}", value.kind(), type_label(oid)).into()
 }
@@ -658,25 +623,6 @@ mod tests {
         assert_eq!(numeric("1E+4"), vec![0, 1, 0, 1, 0, 0, 0, 0, 0, 1]);
         assert!(encode_numeric("12a", &mut BytesMut::new()).is_err());
         assert!(encode_numeric("", &mut BytesMut::new()).is_err());
-    }
-
-    #[test]
-    fn copy_header_and_row_golden_bytes() {
-        assert_eq!(COPY_BINARY_HEADER.len(), 19);
-        assert_eq!(&COPY_BINARY_HEADER[..11], b"PGCOPY\n\xff\r\n\0");
-        let mut b = BytesMut::new();
-        encode_copy_row(
-            &[Value::Int(7), Value::Null, Value::Text("hi".into())],
-            &[types::INT4, types::INT8, types::TEXT],
-            &mut b,
-        )
-        .unwrap();
-        assert_eq!(
-            b.to_vec(),
-            vec![0, 3, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, b'h', b'i']
-        );
-        let err = encode_copy_row(&[Value::Text("x".into())], &[types::INT4], &mut b).unwrap_err();
-        assert!(err.message.contains("column 1"), "{}", err.message);
     }
 
     #[test]

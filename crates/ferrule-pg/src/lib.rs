@@ -10,6 +10,7 @@ pub mod cancel;
 pub mod config;
 pub mod conn;
 pub mod connect;
+pub mod copy_format;
 pub mod encode;
 mod encode_rich;
 pub mod errors;

@@ -1,25 +1,35 @@
 //! COPY handles: data streams in and out of the server with backpressure, so any size runs
 //! in bounded memory.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use ferrule_core::Error;
-use ferrule_pg::encode::{encode_copy_row, COPY_BINARY_HEADER, COPY_BINARY_TRAILER};
+use ferrule_pg::copy_format::{CopyColumn, COPY_BINARY_HEADER, COPY_BINARY_TRAILER};
 use ferrule_pg::{CopyIn, CopyOut};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Mutex;
 
-use super::connection::{ctl, BACKEND};
+use super::connection::{ctl, PgStmt, BACKEND};
+use super::copy_records::RecordEncoder;
 use crate::bridge::{Bridge, Deliver, Text, Unit};
-use crate::convert::to_values;
+use crate::errors::to_pyerr;
+
+/// COPY data encoded per `write_records` call: large enough that the per-call cost vanishes,
+/// small enough that the connection sends one batch while the next is encoded.
+const BATCH_BYTES: usize = 256 * 1024;
 
 /// The Python end of a `COPY ... FROM STDIN`.
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct PgCopyIn {
-    pub(crate) copy: Arc<Mutex<CopyIn>>,
-    pub(crate) bridge: Py<Bridge>,
+    copy: Arc<Mutex<CopyIn>>,
+    bridge: Py<Bridge>,
+    encoder: OnceLock<RecordEncoder>,
+    /// The binary header went out (with the first records, or at `finish`).
+    header_sent: AtomicBool,
 }
 
 /// The Python end of a `COPY ... TO STDOUT`.
@@ -36,6 +46,8 @@ impl Deliver for OpenedIn {
         let copy = PgCopyIn {
             copy: Arc::new(Mutex::new(self.0)),
             bridge: self.1,
+            encoder: OnceLock::new(),
+            header_sent: AtomicBool::new(false),
         };
         Ok(Py::new(py, copy)?.into_any())
     }
@@ -78,46 +90,55 @@ impl PgCopyIn {
         })
     }
 
-    /// Starts a binary COPY stream (the header); call once before `send_records`.
-    fn send_binary_header<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let copy = self.copy.clone();
-        Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
-            copy.lock()
-                .await
-                .send(Bytes::from_static(COPY_BINARY_HEADER))
-                .await
-                .map(|()| Unit)
-        })
+    /// Takes the target columns from `stmt` (a `SELECT` of them, prepared and never run);
+    /// raises when a column type has no binary codec. Call once before `write_records`.
+    fn use_columns(&self, py: Python<'_>, stmt: &PgStmt) -> PyResult<()> {
+        let columns =
+            CopyColumn::from_statement(stmt.statement()).map_err(|e| to_pyerr(py, &e, BACKEND))?;
+        self.encoder
+            .set(RecordEncoder::new(columns))
+            .map_err(|_| PyRuntimeError::new_err("the COPY's columns are already set"))
     }
 
-    /// Converts `records` (sequences of values) now and encodes them as binary COPY rows for
-    /// the column types `oids` on the runtime, while Python prepares the next batch.
-    fn send_records<'py>(
+    /// Encodes records from `start` (an index into a list or tuple, or the count an iterator
+    /// gave so far) into about `BATCH_BYTES` of COPY data, under the GIL, and queues it for
+    /// the connection. Returns `(next start, exhausted, waiter)`: `waiter` is None when the
+    /// data is queued, else a future to await (the connection has no room yet) before the
+    /// next call. Errors name the record as `number_from + index`.
+    #[pyo3(signature = (records, start, number_from=0))]
+    fn write_records<'py>(
         &self,
         py: Python<'py>,
         records: &Bound<'py, PyAny>,
-        oids: Vec<u32>,
-        first_row: usize,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let mut rows = Vec::new();
-        for (i, record) in records.try_iter()?.enumerate() {
-            let record = record?;
-            rows.push(to_values(&record, "column ").map_err(|e| {
-                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                pyo3::exceptions::PyTypeError::new_err(format!("record {}: {msg}", first_row + i))
-            })?);
+        start: usize,
+        number_from: usize,
+    ) -> PyResult<(usize, bool, Option<Bound<'py, PyAny>>)> {
+        let encoder = self
+            .encoder
+            .get()
+            .ok_or_else(|| PyRuntimeError::new_err("use_columns must come before write_records"))?;
+        let mut out = BytesMut::with_capacity(BATCH_BYTES + BATCH_BYTES / 8);
+        if !self.header_sent.swap(true, Ordering::AcqRel) {
+            out.extend_from_slice(COPY_BINARY_HEADER);
+        }
+        let (next, done) =
+            encoder.encode_batch(records, start, number_from, BATCH_BYTES, &mut out)?;
+        if out.is_empty() {
+            return Ok((next, done, None));
+        }
+        let mut data = out.freeze();
+        // From the loop thread, without waiting: the lock is free unless a waiter still runs.
+        if let Ok(copy) = self.copy.try_lock() {
+            match copy.try_send(data).map_err(|e| to_pyerr(py, &e, BACKEND))? {
+                None => return Ok((next, done, None)),
+                Some(back) => data = back,
+            }
         }
         let copy = self.copy.clone();
-        Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
-            let mut out = BytesMut::with_capacity(rows.len() * 32);
-            for (i, row) in rows.iter().enumerate() {
-                encode_copy_row(row, &oids, &mut out).map_err(|mut e| {
-                    e.message = format!("record {}: {}", first_row + i, e.message);
-                    e
-                })?;
-            }
-            copy.lock().await.send(out.freeze()).await.map(|()| Unit)
-        })
+        let waiter = Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
+            copy.lock().await.send(data).await.map(|()| Unit)
+        })?;
+        Ok((next, done, Some(waiter)))
     }
 
     /// Ends the data (with the binary trailer when `binary`); resolves to the status.
@@ -130,8 +151,13 @@ impl PgCopyIn {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (ctl, token) = ctl(timeout)?;
         let copy = self.copy.clone();
+        // No record at all: the stream still needs its header.
+        let header = binary && !self.header_sent.swap(true, Ordering::AcqRel);
         Bridge::submit(self.bridge.bind(py), BACKEND, Some(token), async move {
             let mut copy = copy.lock().await;
+            if header {
+                copy.send(Bytes::from_static(COPY_BINARY_HEADER)).await?;
+            }
             if binary {
                 copy.send(Bytes::from_static(COPY_BINARY_TRAILER)).await?;
             }

@@ -4,6 +4,7 @@ pub mod calls;
 pub mod config;
 pub mod connection;
 pub mod copy;
+pub mod copy_records;
 pub mod decode;
 pub mod decode_rich;
 pub mod pool;
