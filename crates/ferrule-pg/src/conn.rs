@@ -950,6 +950,11 @@ impl CopyOut {
         self.data.recv().await
     }
 
+    /// A chunk that has already arrived, without waiting.
+    pub fn next_ready(&mut self) -> Option<bytes::Bytes> {
+        self.data.try_recv().ok()
+    }
+
     /// The command status once all data was read, or the server's error.
     pub async fn finish(&mut self, ctl: &CallCtl) -> Result<String, Error> {
         let rx = self
@@ -1032,10 +1037,25 @@ impl PgConnection {
         ctl: &CallCtl,
     ) -> Result<BytesMut, Error> {
         self.my_turn(ctl).await?;
-        let stmt = self
-            .prepare_uncached(sql, &ctl.within_turn(), false)
-            .await?;
-        check_arity(&stmt, params.len())?;
+        // COPY TO STDOUT with nothing to bind goes out as Parse, Bind and Execute at once, a
+        // round trip less. Not COPY FROM STDIN: an error would then surface only after all
+        // the data was sent, since the server skips it up to the Sync that follows it.
+        let stmt = if sync && params.is_empty() {
+            Arc::new(Statement::new(
+                String::new(),
+                sql.to_owned(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                None,
+            ))
+        } else {
+            let stmt = self
+                .prepare_uncached(sql, &ctl.within_turn(), false)
+                .await?;
+            check_arity(&stmt, params.len())?;
+            stmt
+        };
         let mut buf = BytesMut::with_capacity(64 + sql.len());
         self.bind_execute(&stmt, params, "", 0, &mut buf)?;
         if sync {

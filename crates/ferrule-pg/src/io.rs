@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use fallible_iterator::FallibleIterator;
 use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::message::backend::Message;
@@ -143,8 +143,10 @@ pub(crate) async fn reader_task(
             let _ = tx.send(chunk).await;
             continue;
         }
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(16384);
+        // A COPY TO STDOUT streams megabytes: large reads mean fewer system calls.
+        let room = if reader.in_copy_out() { 1 << 18 } else { 16384 };
+        if buf.capacity() - buf.len() < room / 4 {
+            buf.reserve(room);
         }
         match r.read_buf(&mut buf).await {
             Ok(0) => break Error::connection_lost("the server closed the connection"),
@@ -202,6 +204,9 @@ impl Reader {
         pending_rx: &mut UnboundedReceiver<Pending>,
     ) -> Result<(), Error> {
         while self.blocked.is_none() {
+            if buf.first() == Some(&b'd') && self.take_copy_data(buf)? {
+                continue;
+            }
             if buf.len() >= 5 {
                 let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
                 if len > MAX_MESSAGE {
@@ -225,6 +230,49 @@ impl Reader {
         if let Some(h) = hook {
             h(msg);
         }
+    }
+
+    /// Whether a COPY TO STDOUT is streaming (reads may then be large).
+    fn in_copy_out(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|p| matches!(p.copy, CopyMode::Out(_)))
+    }
+
+    /// COPY TO STDOUT sends one CopyData message per row: the whole ones at the front of
+    /// `buf` are unwrapped in one pass, without a parsed message each. Returns whether any
+    /// was taken.
+    fn take_copy_data(&mut self, buf: &mut BytesMut) -> Result<bool, Error> {
+        let Some(p) = self.current.as_mut() else {
+            return Ok(false);
+        };
+        if !matches!(p.copy, CopyMode::Out(_)) {
+            return Ok(false);
+        }
+        if p.copy_buf.capacity() == 0 {
+            p.copy_buf.reserve(COPY_OUT_CHUNK + COPY_OUT_CHUNK / 8);
+        }
+        let mut pos = 0;
+        while p.copy_buf.len() < COPY_OUT_CHUNK && buf.len() >= pos + 5 && buf[pos] == b'd' {
+            let len = u32::from_be_bytes([buf[pos + 1], buf[pos + 2], buf[pos + 3], buf[pos + 4]])
+                as usize;
+            if !(4..=MAX_MESSAGE).contains(&len) {
+                return Err(Error::protocol(format!(
+                    "CopyData message of {len} bytes refused"
+                )));
+            }
+            if buf.len() < pos + 1 + len {
+                break;
+            }
+            p.copy_buf.extend_from_slice(&buf[pos + 5..pos + 1 + len]);
+            pos += 1 + len;
+        }
+        if pos == 0 {
+            return Ok(false);
+        }
+        buf.advance(pos);
+        self.flush_copy_out(false);
+        Ok(true)
     }
 
     /// Hands buffered COPY TO STDOUT data to its consumer; `force` also sends a small rest.

@@ -35,7 +35,7 @@ pub enum CopyChunk {
 
 /// Where the rows of a `COPY ... TO STDOUT` go, in chunks of about `COPY_OUT_CHUNK` bytes.
 pub type CopyOutSender = tokio::sync::mpsc::Sender<bytes::Bytes>;
-pub const COPY_OUT_CHUNK: usize = 64 * 1024;
+pub const COPY_OUT_CHUNK: usize = 256 * 1024;
 
 /// Shared between a caller and the reader: whether the caller wants the request cancelled,
 /// whether a CancelRequest was sent for it, and whether its response is complete.

@@ -65,14 +65,28 @@ impl Deliver for OpenedOut {
     }
 }
 
-struct Chunk(Option<Bytes>);
+/// COPY TO STDOUT data handed to Python in one `bytes`: every chunk that had arrived, up to
+/// `DELIVER_BYTES` (a consumer that lags takes several chunks per call).
+struct Chunks(Vec<Bytes>);
 
-impl Deliver for Chunk {
+/// Bound on the data one `PgCopyOut.next` call gathers.
+const DELIVER_BYTES: usize = 1 << 20;
+
+impl Deliver for Chunks {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(match self.0 {
-            Some(b) => PyBytes::new(py, &b).into_any().unbind(),
-            None => py.None(),
-        })
+        if self.0.is_empty() {
+            return Ok(py.None());
+        }
+        let total = self.0.iter().map(Bytes::len).sum();
+        let bytes = PyBytes::new_with(py, total, |out| {
+            let mut at = 0;
+            for part in &self.0 {
+                out[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            Ok(())
+        })?;
+        Ok(bytes.into_any().unbind())
     }
 }
 
@@ -177,11 +191,24 @@ impl PgCopyIn {
 
 #[pymethods]
 impl PgCopyOut {
-    /// The next chunk of data as bytes, or None at the end.
+    /// The data that arrived since the last call, as bytes (waits for some), or None at the
+    /// end.
     fn next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let copy = self.copy.clone();
         Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
-            Ok::<_, Error>(Chunk(copy.lock().await.next().await))
+            let mut copy = copy.lock().await;
+            let mut parts = Vec::new();
+            let mut total = 0;
+            if let Some(first) = copy.next().await {
+                total += first.len();
+                parts.push(first);
+            }
+            while total > 0 && total < DELIVER_BYTES {
+                let Some(more) = copy.next_ready() else { break };
+                total += more.len();
+                parts.push(more);
+            }
+            Ok::<_, Error>(Chunks(parts))
         })
     }
 
