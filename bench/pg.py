@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from time import perf_counter, perf_counter_ns, process_time
 from typing import Any
 
+from bench import pg_copy
 from bench.common import Log, Metric, Results, Workload, percentile, run_rounds
 from bench.pg_asyncpg import AsyncpgClient
 from bench.pg_ferrule import FerruleClient
@@ -62,6 +63,8 @@ WORKLOADS = (
     "pool_concurrent",
     "pool_web",
     "pool_mixed",
+    "copy_in",
+    "copy_out",
 )
 POOL_WORKLOADS = frozenset({"pool_concurrent", "pool_web", "pool_mixed"})
 
@@ -80,6 +83,7 @@ class Sizes:
     mixed_reads: int = 400
     mixed_sleeps: int = 20
     mixed_writes: int = 100
+    copy_rows: int = 1_000_000
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -93,6 +97,7 @@ class Sizes:
             mixed_reads=80,
             mixed_sleeps=4,
             mixed_writes=20,
+            copy_rows=20_000,
         )
 
 
@@ -103,6 +108,8 @@ class Session:
     client: Any
     conn: Any = None
     pool: Any = None
+    # The server process of `conn` when it runs on this machine (its CPU time is measured).
+    backend_pid: int | None = None
 
     @property
     def name(self) -> str:
@@ -294,6 +301,8 @@ def build_workloads(sizes: Sizes, names: Sequence[str]) -> list[Workload]:
         "pool_concurrent": lambda: pool_concurrent(sizes),
         "pool_web": lambda: pool_web(sizes),
         "pool_mixed": lambda: pool_mixed(sizes),
+        "copy_in": lambda: pg_copy.copy_in(sizes.copy_rows),
+        "copy_out": lambda: pg_copy.copy_out(sizes.copy_rows),
     }
     return [every[name]() for name in WORKLOADS if name in names]
 
@@ -316,6 +325,9 @@ async def open_session(client: Any, dsn: str, workloads: Sequence[Workload]) -> 
     names = {w.name for w in workloads}
     session = Session(client, conn=await client.connect(dsn))
     await client.run_script(session.conn, SQL_MANY_CREATE)
+    if names & pg_copy.COPY_WORKLOADS:
+        await pg_copy.create_tables(client, session.conn)
+        session.backend_pid = await pg_copy.backend_pid(client, session.conn)
     if "pool_mixed" in names:
         await client.run_script(session.conn, SQL_MIXED_CREATE)
     if names & POOL_WORKLOADS:

@@ -12,6 +12,8 @@ class AsyncpgClient:
 
     name = "asyncpg"
     package = "asyncpg"
+    # Workloads the library cannot run, with the reason reported instead of a number.
+    unsupported: dict[str, str] = {}
 
     def __init__(self) -> None:
         self.lib: Any = None
@@ -47,8 +49,32 @@ class AsyncpgClient:
     async def fetch_all(self, conn: Any, sql: str, arg: Any) -> list[Any]:
         return await conn.fetch(sql, arg)
 
+    async def execute(self, conn: Any, sql: str, args: tuple[Any, ...]) -> None:
+        await conn.execute(sql, *args)
+
     async def executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         await conn.executemany(sql, rows)
+
+    async def copy_in(
+        self,
+        conn: Any,
+        table: str,
+        columns: tuple[str, ...],
+        types: tuple[str, ...],
+        records: list[tuple[Any, ...]],
+    ) -> int:
+        """Binary COPY from the records (the column types come from the table)."""
+        status = await conn.copy_records_to_table(table, records=records, columns=columns)
+        return int(status.split()[-1])
+
+    async def copy_out(self, conn: Any, table: str, chunks: list[bytes]) -> int:
+        """Binary COPY into `chunks` through an async callable, the in-memory sink."""
+
+        async def sink(data: bytes) -> None:
+            chunks.append(data)
+
+        status = await conn.copy_from_table(table, output=sink, format="binary")
+        return int(status.split()[-1])
 
     async def pool_loop(self, pool: Any, sql: str, arg: Any, n: int) -> None:
         for _ in range(n):

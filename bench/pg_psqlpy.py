@@ -16,6 +16,12 @@ class PsqlpyClient:
 
     name = "psqlpy"
     package = "psqlpy"
+    unsupported: dict[str, str] = {
+        # Seen with psqlpy 0.13.1: from 100,000 records on, its event-loop thread blocks on
+        # a channel lock held by a runtime thread that waits for the event loop, forever.
+        "copy_in": "psqlpy's copy_records_to_table deadlocks from 100,000 records on",
+        "copy_out": "psqlpy has no COPY TO",
+    }
 
     def __init__(self) -> None:
         self.lib: Any = None
@@ -57,6 +63,9 @@ class PsqlpyClient:
     async def fetch_all(self, conn: Any, sql: str, arg: Any) -> list[Any]:
         result = await conn.fetch(sql, [arg])
         return result.result(as_tuple=True)
+
+    async def execute(self, conn: Any, sql: str, args: tuple[Any, ...]) -> None:
+        await conn.execute(sql, list(args))
 
     async def executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         await conn.execute_many(sql, rows)

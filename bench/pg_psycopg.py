@@ -18,6 +18,7 @@ class PsycopgClient:
 
     name = "psycopg"
     package = "psycopg"
+    unsupported: dict[str, str] = {}
 
     def __init__(self) -> None:
         self.lib: Any = None
@@ -69,9 +70,40 @@ class PsycopgClient:
         cur = await conn.execute(sql, (arg,), binary=True)
         return await cur.fetchall()
 
+    async def execute(self, conn: Any, sql: str, args: tuple[Any, ...]) -> None:
+        await conn.execute(sql, args)
+
     async def executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         async with conn.cursor() as cur:
             await cur.executemany(sql, rows)
+
+    async def copy_in(
+        self,
+        conn: Any,
+        table: str,
+        columns: tuple[str, ...],
+        types: tuple[str, ...],
+        records: list[tuple[Any, ...]],
+    ) -> int:
+        """Binary COPY, psycopg's fastest form: the types set once, then `write_row`."""
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        async with conn.cursor() as cur:
+            async with cur.copy(sql) as copy:
+                copy.set_types(list(types))
+                write_row = copy.write_row
+                for record in records:
+                    await write_row(record)
+            rows: int = cur.rowcount
+        return rows
+
+    async def copy_out(self, conn: Any, table: str, chunks: list[bytes]) -> int:
+        """Binary COPY, each block of data psycopg hands out appended to `chunks`."""
+        async with conn.cursor() as cur:
+            async with cur.copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as copy:
+                async for data in copy:
+                    chunks.append(bytes(data))
+            rows: int = cur.rowcount
+        return rows
 
     async def pool_loop(self, pool: Any, sql: str, arg: Any, n: int) -> None:
         for _ in range(n):

@@ -78,8 +78,18 @@ def _primary(workload: Workload) -> str:
     return next((m.key for m in workload.metrics if m.primary), workload.metrics[0].key)
 
 
+def _unsupported(error: str | None) -> str | None:
+    """The reason a library cannot run a workload (bench.pg_copy.Unsupported), or None."""
+    head = "Unsupported: "
+    if error is None or not error.startswith(head):
+        return None
+    return error[len(head) :].rsplit(" at ", 1)[0]
+
+
 def _cell(row: Row | None) -> str:
     if row is None or row.median is None:
+        if row is not None and _unsupported(row.error):
+            return "n/a"
         return "error" if row is not None and row.error else "-"
     return fmt_value(row.median)
 
@@ -108,7 +118,10 @@ def _workload_table(workload: Workload, rows: Sequence[Row], libs: Sequence[str]
         name = f"**{lib}**" if lib == "ferrule" else lib
         out.append(f"| {name} | " + " | ".join(cells + ratios) + " |")
         if main is not None and main.error:
-            notes.append(f"- {lib}: `{main.error}`")
+            reason = _unsupported(main.error)
+            notes.append(
+                f"- {lib}: not measured: {reason}" if reason else f"- {lib}: `{main.error}`"
+            )
     return [*out, "", *notes, *([""] if notes else [])]
 
 
@@ -193,7 +206,7 @@ def readme_section(data: RunData) -> str:
         for lib in data.libs:
             row = by.get((workload.name, lib))
             if row is None or row.median is None:
-                cells.append("-")
+                cells.append(_cell(row) if row is not None and _unsupported(row.error) else "-")
             elif lib == REFERENCE:
                 cells.append(fmt_value(row.median))
             else:
