@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import decimal
 import io
+import time
 import uuid
 from typing import Any
 
@@ -172,3 +173,47 @@ async def test_concurrent_queries_wait_for_the_copy(conn: Any) -> None:
     values = await asyncio.gather(*(conn.fetchval("SELECT $1::int", i) for i in range(50)))
     assert values == list(range(50))
     assert await copy == "COPY 20000"
+
+
+async def test_large_copy_out_ends_promptly_and_later_replies_are_not_held(conn: Any) -> None:
+    # Over a megabyte the reader waits for 64 KiB at a time; the last bytes (here after a
+    # pause of the server) must still arrive at once, and small replies afterwards too.
+    got: list[bytes] = []
+
+    async def sink(chunk: bytes) -> None:
+        got.append(chunk)
+
+    started = time.monotonic()
+    status = await conn.copy_from_query(
+        "SELECT CASE WHEN i = 3000 THEN pg_sleep(0.3)::text || 'end' ELSE repeat('x', 1000) END"
+        " FROM generate_series(1, 3000) AS i",
+        output=sink,
+    )
+    elapsed = time.monotonic() - started
+    assert status == "COPY 3000"
+    data = b"".join(got)
+    assert data.endswith(b"\nend\n") and len(data) == 2999 * 1001 + 4
+    assert elapsed < 1.5, elapsed
+    started = time.monotonic()
+    for i in range(200):
+        assert await conn.fetchval("SELECT $1::int", i) == i
+    assert time.monotonic() - started < 2.0
+
+
+async def test_copy_out_binary_bytes_are_exact(conn: Any) -> None:
+    # Rows cross every chunk and read boundary: the stream must be the server's, byte for byte.
+    await conn.execute(
+        "CREATE TEMP TABLE cp9 AS SELECT i::int8 AS a, repeat('y', i % 97) AS b "
+        "FROM generate_series(1, 300000) AS i"
+    )
+    out = io.BytesIO()
+    assert await conn.copy_from_table("cp9", output=out, format="binary") == "COPY 300000"
+    data = out.getvalue()
+    expected = 19 + 2 + sum(2 + 4 + 8 + 4 + i % 97 for i in range(1, 300001))
+    assert len(data) == expected
+    assert data.startswith(b"PGCOPY\n\xff\r\n\0") and data.endswith(b"\xff\xff")
+    # Loading the stream back gives the same table.
+    await conn.execute("CREATE TEMP TABLE cp10 (LIKE cp9)")
+    assert await conn.copy_to_table("cp10", source=data, format="binary") == "COPY 300000"
+    same = await conn.fetchval("SELECT count(*) FROM cp9 JOIN cp10 USING (a, b)")
+    assert same == 300000

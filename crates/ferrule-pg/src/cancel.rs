@@ -26,7 +26,7 @@ impl CancelTarget {
     pub async fn send(&self) -> Result<(), Error> {
         let mut buf = BytesMut::with_capacity(16);
         frontend::cancel_request(self.process_id, self.secret_key, &mut buf);
-        let socket = open_socket(&self.endpoint).await?;
+        let (socket, _) = open_socket(&self.endpoint).await?;
         let mut stream = match &self.tls {
             Some((config, name)) => {
                 ssl_handshake(socket, config.clone(), name.clone(), true)

@@ -21,6 +21,7 @@ use crate::config::PgConfig;
 use crate::connect::{establish, BoxStream};
 use crate::encode::encode_bind;
 use crate::io::{reader_task, writer_task};
+use crate::low_water::LowWater;
 use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
 use crate::session::SessionState;
 use crate::statement::{Column, Statement, StatementCache};
@@ -277,7 +278,14 @@ impl PgConnection {
         });
         let stream: BoxStream = est.stream;
         let (r, w) = tokio::io::split(stream);
-        let reader = tokio::spawn(reader_task(shared.clone(), r, est.read_buf, pending_rx));
+        let low_water = est.tcp_fd.map(LowWater::new);
+        let reader = tokio::spawn(reader_task(
+            shared.clone(),
+            r,
+            est.read_buf,
+            pending_rx,
+            low_water,
+        ));
         let writer = tokio::spawn(writer_task(shared.clone(), rx, w, pending_tx));
         shared.tasks.lock().extend([reader, writer]);
         Ok(PgConnection { shared })

@@ -1,6 +1,7 @@
 //! Opening a connection: socket, optional TLS, startup and authentication.
 
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -47,20 +48,23 @@ impl std::fmt::Display for Endpoint {
 /// Largest backend message accepted; the server never sends more than 1 GiB in one.
 pub const MAX_MESSAGE: usize = (1 << 30) + 1024;
 
-pub async fn open_socket(endpoint: &Endpoint) -> Result<BoxStream, Error> {
+/// Opens the socket; for TCP also returns its descriptor, for the reader's tuning
+/// (`LowWater`), valid as long as the stream lives.
+pub async fn open_socket(endpoint: &Endpoint) -> Result<(BoxStream, Option<RawFd>), Error> {
     match endpoint {
         Endpoint::Tcp(addr) => {
             let s = TcpStream::connect(addr)
                 .await
                 .map_err(|e| Error::connection_failure(format!("cannot connect to {addr}: {e}")))?;
             s.set_nodelay(true)?;
-            Ok(Box::new(s))
+            let fd = s.as_raw_fd();
+            Ok((Box::new(s), Some(fd)))
         }
         Endpoint::Unix(path) => {
             let s = UnixStream::connect(path).await.map_err(|e| {
                 Error::connection_failure(format!("cannot connect to {}: {e}", path.display()))
             })?;
-            Ok(Box::new(s))
+            Ok((Box::new(s), None))
         }
     }
 }
@@ -151,6 +155,8 @@ pub struct Established {
     pub secret_key: i32,
     pub server_params: Vec<(String, String)>,
     pub tx_status: u8,
+    /// The TCP socket under `stream` (None for a unix socket).
+    pub tcp_fd: Option<RawFd>,
 }
 
 /// Reads one backend message, refusing absurd lengths before allocating for them.
@@ -309,6 +315,7 @@ async fn startup(
                     secret_key: key,
                     server_params,
                     tx_status: body.status(),
+                    tcp_fd: None,
                 });
             }
             _ => return Err(Error::protocol("unexpected message during startup")),
@@ -435,9 +442,9 @@ async fn try_endpoint(
     endpoint: Endpoint,
     tls_config: Option<Arc<ClientConfig>>,
 ) -> Result<Established, Error> {
-    let stream = open_socket(&endpoint).await?;
+    let (stream, tcp_fd) = open_socket(&endpoint).await?;
     let is_unix = matches!(endpoint, Endpoint::Unix(_));
-    match tls_config {
+    let mut est = match tls_config {
         Some(config) if !is_unix => {
             let name = tls::server_name(cfg, &host.host)?;
             let required = cfg.ssl_mode.requires_tls();
@@ -449,5 +456,7 @@ async fn try_endpoint(
             }
         }
         _ => startup(cfg, stream, endpoint, None, None).await,
-    }
+    }?;
+    est.tcp_fd = tcp_fd;
+    Ok(est)
 }

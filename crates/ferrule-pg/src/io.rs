@@ -14,6 +14,7 @@ use tokio::sync::mpsc::{error::TrySendError, Receiver, UnboundedReceiver, Unboun
 use crate::conn::{AsyncMessage, Shared};
 use crate::connect::{BoxStream, MAX_MESSAGE};
 use crate::errors;
+use crate::low_water::{LowWater, LOW_WATER_WAIT};
 use crate::request::{
     Command, CopyChunk, CopyMode, CopyOutSender, Pending, COPY_OUT_CHUNK, SINK_BATCH_BYTES,
     SINK_BATCH_ROWS,
@@ -22,6 +23,9 @@ use crate::session::{self, SessionState};
 use crate::statement::Column;
 
 type Writer = WriteHalf<BoxStream>;
+
+/// COPY TO STDOUT data after which the reader waits for larger reads (`LowWater`).
+const BULK_COPY: usize = 1 << 20;
 
 async fn write_out(w: &mut Writer, out: &[u8]) -> std::io::Result<()> {
     w.write_all(out).await?;
@@ -127,6 +131,7 @@ pub(crate) async fn reader_task(
     mut r: ReadHalf<BoxStream>,
     mut buf: BytesMut,
     mut pending_rx: UnboundedReceiver<Pending>,
+    mut low_water: Option<LowWater>,
 ) {
     let mut reader = Reader {
         shared: shared.clone(),
@@ -143,12 +148,35 @@ pub(crate) async fn reader_task(
             let _ = tx.send(chunk).await;
             continue;
         }
-        // A COPY TO STDOUT streams megabytes: large reads mean fewer system calls.
-        let room = if reader.in_copy_out() { 1 << 18 } else { 16384 };
+        // A COPY TO STDOUT streams megabytes: large reads mean fewer system calls, and fewer
+        // wake-ups (`LowWater`).
+        let received = reader.copy_out_received();
+        let streaming = received.is_some();
+        let room = if streaming { 1 << 18 } else { 16384 };
         if buf.capacity() - buf.len() < room / 4 {
             buf.reserve(room);
         }
-        match r.read_buf(&mut buf).await {
+        // Only a large COPY: a small one would wait for its last bytes for nothing.
+        let bulk = received.is_some_and(|n| n >= BULK_COPY);
+        let read = match low_water.as_mut() {
+            Some(mark) if bulk => {
+                mark.raise();
+                // Cancel-safe: a read that times out has taken nothing.
+                match tokio::time::timeout(LOW_WATER_WAIT, r.read_buf(&mut buf)).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        mark.lower();
+                        r.read_buf(&mut buf).await
+                    }
+                }
+            }
+            Some(mark) => {
+                mark.lower();
+                r.read_buf(&mut buf).await
+            }
+            None => r.read_buf(&mut buf).await,
+        };
+        match read {
             Ok(0) => break Error::connection_lost("the server closed the connection"),
             Ok(_) => {}
             Err(e) => break Error::connection_lost(format!("connection lost: {e}")),
@@ -232,11 +260,10 @@ impl Reader {
         }
     }
 
-    /// Whether a COPY TO STDOUT is streaming (reads may then be large).
-    fn in_copy_out(&self) -> bool {
-        self.current
-            .as_ref()
-            .is_some_and(|p| matches!(p.copy, CopyMode::Out(_)))
+    /// Whether a COPY TO STDOUT is streaming, and how much it has sent so far.
+    fn copy_out_received(&self) -> Option<usize> {
+        let p = self.current.as_ref()?;
+        matches!(p.copy, CopyMode::Out(_)).then_some(p.copy_received)
     }
 
     /// COPY TO STDOUT sends one CopyData message per row: the whole ones at the front of
@@ -271,6 +298,7 @@ impl Reader {
             return Ok(false);
         }
         buf.advance(pos);
+        p.copy_received += pos;
         self.flush_copy_out(false);
         Ok(true)
     }

@@ -16,6 +16,7 @@ mod encode_rich;
 pub mod errors;
 pub mod hosts;
 mod io;
+mod low_water;
 pub mod pool;
 pub mod request;
 pub mod session;

@@ -116,6 +116,8 @@ pub struct Pending {
     pub copy: CopyMode,
     /// COPY TO STDOUT data not yet handed to the caller.
     pub copy_buf: BytesMut,
+    /// Bytes of COPY TO STDOUT data received so far.
+    pub copy_received: usize,
 }
 
 impl Pending {
@@ -129,6 +131,7 @@ impl Pending {
             batch_bytes: 0,
             copy: request.copy,
             copy_buf: BytesMut::new(),
+            copy_received: 0,
         }
     }
 
@@ -143,6 +146,7 @@ impl Pending {
             batch_bytes: 0,
             copy: CopyMode::Refuse,
             copy_buf: BytesMut::new(),
+            copy_received: 0,
         }
     }
 }
