@@ -28,7 +28,11 @@ impl LowWater {
     }
 
     pub(crate) fn raise(&mut self) {
-        if !self.raised {
+        // A mark the receive buffer has no room for makes some kernels grow the buffer and
+        // clamp the TCP window to the mark, which could slow a long-distance link for the rest
+        // of the connection: only a buffer already large enough (autotuning grows it while
+        // data streams) gets the mark.
+        if !self.raised && self.receive_buffer().is_some_and(|n| n >= 4 * LOW_WATER) {
             self.raised = self.set(LOW_WATER);
         }
     }
@@ -39,6 +43,22 @@ impl LowWater {
             self.set(1);
             self.raised = false;
         }
+    }
+
+    fn receive_buffer(&self) -> Option<libc::c_int> {
+        let mut bytes: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: as in `set`; `bytes` and `len` are writable and sized for a c_int.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                std::ptr::from_mut(&mut bytes).cast(),
+                &mut len,
+            )
+        };
+        (rc == 0).then_some(bytes)
     }
 
     /// Whether the mark was set; a refusal leaves the default, which is always correct.
@@ -55,5 +75,65 @@ impl LowWater {
             )
         };
         rc == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+
+    fn get(fd: RawFd, option: libc::c_int) -> libc::c_int {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a live socket and a c_int-sized out value.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                std::ptr::from_mut(&mut v).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        v
+    }
+
+    fn set_rcvbuf(fd: RawFd, bytes: libc::c_int) {
+        // SAFETY: as in `get`.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                std::ptr::from_ref(&bytes).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
+    }
+
+    #[test]
+    fn raised_only_with_room_and_lowered_back() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let small = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let large = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        set_rcvbuf(small.as_raw_fd(), 32 * 1024);
+        set_rcvbuf(large.as_raw_fd(), 1 << 20);
+
+        let mut mark = LowWater::new(small.as_raw_fd());
+        mark.raise();
+        assert!(!mark.raised);
+        assert_eq!(get(small.as_raw_fd(), libc::SO_RCVLOWAT), 1);
+
+        let mut mark = LowWater::new(large.as_raw_fd());
+        mark.raise();
+        assert!(mark.raised);
+        assert_eq!(get(large.as_raw_fd(), libc::SO_RCVLOWAT), LOW_WATER);
+        mark.lower();
+        assert!(!mark.raised);
+        assert_eq!(get(large.as_raw_fd(), libc::SO_RCVLOWAT), 1);
     }
 }
