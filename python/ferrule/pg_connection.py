@@ -77,7 +77,9 @@ class PgConnection(Connection):
     ) -> str:
         """Copy ``records`` (tuples, from any iterable or async iterable) into a table with
         binary COPY; returns the status (``"COPY 1000"``). Records stream in batches, so
-        memory stays bounded for any number; an error aborts the whole COPY."""
+        memory stays bounded for any number; an error aborts the whole COPY and names the
+        record and column. Values take the forms of query parameters (``Range``, tuples or
+        dicts for composites, ...); a column type without a binary codec is refused."""
         return await _pgcopy.copy_records_to_table(
             self, table_name, records, columns, schema_name, self._timeout(timeout)
         )
