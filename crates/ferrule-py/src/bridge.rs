@@ -3,6 +3,7 @@
 //! watches. The loop's reader callback drains the whole queue at once, builds the Python
 //! objects and resolves the futures, so under load one wake-up completes many calls.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -40,6 +41,12 @@ pub struct CompletionQueue {
     wake: OwnedFd,
 }
 
+thread_local! {
+    /// Set on the loop thread while it completes calls that it drains right after
+    /// (`Bridge::complete_here`): their pushes need not wake the loop.
+    static DRAINS_NEXT: Cell<bool> = const { Cell::new(false) };
+}
+
 impl CompletionQueue {
     fn new() -> std::io::Result<CompletionQueue> {
         // SAFETY: eventfd has no memory preconditions; the result is checked.
@@ -62,7 +69,7 @@ impl CompletionQueue {
             items.push((id, item));
             empty
         };
-        if was_empty {
+        if was_empty && !DRAINS_NEXT.with(Cell::get) {
             let one: u64 = 1;
             // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
             unsafe {
@@ -79,6 +86,12 @@ impl CompletionQueue {
         unsafe {
             read(self.wake.as_raw_fd(), (&mut counter as *mut u64).cast(), 8);
         }
+        self.take_quietly()
+    }
+
+    /// Takes everything queued, leaving the eventfd as it is: a wake-up written meanwhile
+    /// only costs the loop one empty drain.
+    fn take_quietly(&self) -> Vec<(usize, Item)> {
         std::mem::take(&mut *self.items.lock())
     }
 }
@@ -145,6 +158,7 @@ pub struct Bridge {
     listeners: HashMap<usize, Py<PyAny>>,
     next_listener: usize,
     create_future: Py<PyAny>,
+    event_loop: Py<PyAny>,
 }
 
 #[pymethods]
@@ -160,6 +174,7 @@ impl Bridge {
             listeners: HashMap::new(),
             next_listener: 0,
             create_future: event_loop.getattr("create_future")?.unbind(),
+            event_loop: event_loop.clone().unbind(),
         })
     }
 
@@ -174,8 +189,24 @@ impl Bridge {
 
     /// Resolves every completed call: the event loop's reader callback.
     fn drain(slf: &Bound<'_, Self>) -> PyResult<()> {
-        let py = slf.py();
         let batch = slf.borrow().queue.take();
+        Self::resolve_batch(slf, batch)
+    }
+
+    /// Asks the job behind `future` to stop: the caller's task was cancelled.
+    fn cancel(&self, future: &Bound<'_, PyAny>) {
+        if let Some(entry) = self.futures.get(&(future.as_ptr() as usize)) {
+            if let Some(token) = &entry.cancel {
+                token.cancel();
+            }
+        }
+    }
+}
+
+impl Bridge {
+    /// Builds the Python objects of a batch of completions and resolves their futures.
+    fn resolve_batch(slf: &Bound<'_, Self>, batch: Vec<(usize, Item)>) -> PyResult<()> {
+        let py = slf.py();
         for (id, item) in batch {
             match item {
                 Item::Partial(part) => {
@@ -225,15 +256,6 @@ impl Bridge {
             }
         }
         Ok(())
-    }
-
-    /// Asks the job behind `future` to stop: the caller's task was cancelled.
-    fn cancel(&self, future: &Bound<'_, PyAny>) {
-        if let Some(entry) = self.futures.get(&(future.as_ptr() as usize)) {
-            if let Some(token) = &entry.cancel {
-                token.cancel();
-            }
-        }
     }
 }
 
@@ -295,6 +317,29 @@ fn resolve(
 }
 
 impl Bridge {
+    /// The event loop this bridge serves.
+    pub fn event_loop(&self) -> &Py<PyAny> {
+        &self.event_loop
+    }
+
+    /// Runs `work` on the loop thread, then resolves every completed call: what `work`
+    /// completes on this thread is resolved without a wake-up of the loop.
+    pub fn complete_here<R>(slf: &Bound<'_, Self>, work: impl FnOnce() -> R) -> PyResult<R> {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                DRAINS_NEXT.with(|d| d.set(false));
+            }
+        }
+        DRAINS_NEXT.with(|d| d.set(true));
+        let reset = Reset;
+        let r = work();
+        drop(reset);
+        let batch = slf.borrow().queue.take_quietly();
+        Self::resolve_batch(slf, batch)?;
+        Ok(r)
+    }
+
     /// Runs `job` on the runtime and returns the asyncio future it will resolve.
     pub fn submit<'py, F, T>(
         slf: &Bound<'py, Self>,
