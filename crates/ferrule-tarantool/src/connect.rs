@@ -3,7 +3,6 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use ferrule_core::{Error, ErrorKind};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpStream, UnixStream};
@@ -13,9 +12,9 @@ use crate::config::{Endpoint, TntConfig};
 use crate::consts::{code, feature, PROTOCOL_VERSION};
 use crate::greeting::{Greeting, GREETING_SIZE};
 use crate::mp::MpReader;
-use crate::outbox::WriteHalf;
 use crate::request::Request;
 use crate::session::{EventSink, ServerInfo, Session};
+use crate::socket::Sock;
 
 async fn read_greeting<R: AsyncReadExt + Unpin>(r: &mut R) -> Result<Greeting, Error> {
     let mut g = [0u8; GREETING_SIZE];
@@ -33,7 +32,7 @@ pub(crate) async fn open_session(
     seen_schema: Arc<AtomicU64>,
     events: Option<EventSink>,
 ) -> Result<(Arc<Session>, Greeting), Error> {
-    match &cfg.endpoint {
+    let (sock, g) = match &cfg.endpoint {
         Endpoint::Tcp { host, port } => {
             let mut s = TcpStream::connect((host.as_str(), *port))
                 .await
@@ -42,36 +41,17 @@ pub(crate) async fn open_session(
                 })?;
             s.set_nodelay(true)?;
             let g = read_greeting(&mut s).await?;
-            let (r, w) = s.into_split();
-            Ok((
-                Session::start(
-                    r,
-                    WriteHalf::Tcp(w),
-                    BytesMut::with_capacity(64 * 1024),
-                    seen_schema,
-                    events,
-                ),
-                g,
-            ))
+            (Sock::from_tcp(s)?, g)
         }
         Endpoint::Unix(path) => {
             let mut s = UnixStream::connect(path).await.map_err(|e| {
                 Error::connection_failure(format!("cannot connect to {}: {e}", cfg.endpoint))
             })?;
             let g = read_greeting(&mut s).await?;
-            let (r, w) = s.into_split();
-            Ok((
-                Session::start(
-                    r,
-                    WriteHalf::Unix(w),
-                    BytesMut::with_capacity(64 * 1024),
-                    seen_schema,
-                    events,
-                ),
-                g,
-            ))
+            (Sock::from_unix(s)?, g)
         }
-    }
+    };
+    Ok((Session::start(sock, seen_schema, events)?, g))
 }
 
 /// Sends one handshake request and waits for its answer.

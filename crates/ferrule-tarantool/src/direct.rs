@@ -1,8 +1,8 @@
-//! Requests sent from the caller's thread and answered on the reader task. No task waits for
-//! the reply: the reader hands it to the caller's function, which passes it on (to the asyncio
-//! bridge). When no session is up or the schema cache is stale, the function is given back and
-//! the caller takes the waiting path (`request`, `space_request`), which reconnects and
-//! refreshes as needed.
+//! Requests sent from the caller's thread. No task waits for the reply: whoever reads it (the
+//! reader task, or the caller's thread itself while requests go out one at a time) hands it
+//! to the caller's function, which passes it on (to the asyncio bridge). When no session is
+//! up or the schema cache is stale, the function is given back and the caller takes the
+//! waiting path (`request`, `space_request`), which reconnects and refreshes as needed.
 
 use std::sync::Arc;
 
@@ -11,15 +11,31 @@ use ferrule_core::Error;
 use tokio::time::Instant;
 
 use crate::conn::{CallCtl, TntConnection};
+use crate::inbox::InlineReader;
 use crate::request::{Header, Request};
 use crate::response::Response;
 use crate::schema::{Schema, Space, SpaceRef};
 use crate::session::{Session, Waiter};
 
+/// How a request sent now will be answered.
+pub enum Sent {
+    /// The reader task reads the reply.
+    ByTask,
+    /// The caller's thread reads it (it asked to, with `inline`): it must watch the reader.
+    Inline(InlineReader),
+}
+
 impl TntConnection {
     /// Sends a request that does not depend on the schema; `done` gets the reply (a server
     /// error stays in the `Response`) or the failure. `Err(done)` when no session is up.
-    pub fn send_now<D>(&self, r: &Request<'_>, ctl: &CallCtl, done: D) -> Result<(), D>
+    /// With `inline`, the caller's thread may be given the reading (`Sent::Inline`).
+    pub fn send_now<D>(
+        &self,
+        r: &Request<'_>,
+        ctl: &CallCtl,
+        inline: bool,
+        done: D,
+    ) -> Result<Sent, D>
     where
         D: FnOnce(Result<Response, Error>) + Send + 'static,
     {
@@ -34,8 +50,14 @@ impl TntConnection {
             stream_id: ctl.stream,
         };
         r.encode(&h, &mut frame);
-        send(&session, sync, frame, ctl.deadline, Box::new(done));
-        Ok(())
+        Ok(send(
+            session,
+            sync,
+            frame,
+            ctl.deadline,
+            inline,
+            Box::new(done),
+        ))
     }
 
     /// Sends a request on a space resolved with the schema known now; `done` also gets the
@@ -45,9 +67,10 @@ impl TntConnection {
         &self,
         space: &SpaceRef,
         ctl: &CallCtl,
+        inline: bool,
         encode: F,
         done: D,
-    ) -> Result<(), D>
+    ) -> Result<Sent, D>
     where
         F: FnOnce(&Schema, &Arc<Space>, &Header, &mut Vec<u8>) -> Result<(), Error>,
         D: FnOnce(Result<Response, Error>, Arc<Space>) + Send + 'static,
@@ -73,34 +96,38 @@ impl TntConnection {
             return Err(done);
         }
         let space = sp.clone();
-        send(
-            &session,
+        Ok(send(
+            session,
             sync,
             frame,
             ctl.deadline,
+            inline,
             Box::new(move |r| done(r, space)),
-        );
-        Ok(())
+        ))
     }
 }
 
 /// Queues the frame with its waiter; a deadline fails the request when it passes first.
 fn send(
-    session: &Arc<Session>,
+    session: Arc<Session>,
     sync: u64,
     frame: Vec<u8>,
     deadline: Option<Instant>,
+    inline: bool,
     done: Box<dyn FnOnce(Result<Response, Error>) + Send>,
-) {
+) -> Sent {
+    let waiter = Some(Waiter::Reply(done));
+    let sent = if inline {
+        session.send_inline(sync, frame, waiter)
+    } else {
+        session.send(sync, frame, waiter).map(|()| false)
+    };
     // A failed send has already handed the failure to `done`.
-    if session
-        .send(sync, frame, Some(Waiter::Reply(done)))
-        .is_err()
-    {
-        return;
-    }
+    let Ok(caller_reads) = sent else {
+        return Sent::ByTask;
+    };
     if let Some(deadline) = deadline {
-        let weak = Arc::downgrade(session);
+        let weak = Arc::downgrade(&session);
         runtime().spawn(async move {
             tokio::time::sleep_until(deadline).await;
             let Some(session) = weak.upgrade() else {
@@ -113,5 +140,10 @@ fn send(
                 )));
             }
         });
+    }
+    if caller_reads {
+        Sent::Inline(InlineReader::of(&session))
+    } else {
+        Sent::ByTask
     }
 }

@@ -7,28 +7,33 @@ use std::io;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::net::{tcp, unix};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::Notify;
 
-/// The write half of the socket; written without `&mut` (`try_write`), so the caller's thread
-/// and the writer task can share it.
-pub(crate) enum WriteHalf {
-    Tcp(tcp::OwnedWriteHalf),
-    Unix(unix::OwnedWriteHalf),
-}
+use crate::socket::{register, Sock};
+
+/// The socket's descriptor for writing, registered with the reactor for writability only;
+/// shared by the caller's thread and the writer task (writes need no `&mut`).
+pub(crate) struct WriteHalf(AsyncFd<Arc<Sock>>);
 
 impl WriteHalf {
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            WriteHalf::Tcp(w) => w.try_write(buf),
-            WriteHalf::Unix(w) => w.try_write(buf),
-        }
+    /// Registers `sock` (inside the runtime).
+    pub fn new(sock: Sock) -> io::Result<WriteHalf> {
+        Ok(WriteHalf(register(Arc::new(sock), Interest::WRITABLE)?))
     }
 
-    async fn writable(&self) -> io::Result<()> {
-        match self {
-            WriteHalf::Tcp(w) => w.writable().await,
-            WriteHalf::Unix(w) => w.writable().await,
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.get_ref().write(buf)
+    }
+
+    /// Writes once the socket has room.
+    async fn write_ready(&self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            let mut ready = self.0.writable().await?;
+            if let Ok(r) = ready.try_io(|s| s.get_ref().write(buf)) {
+                return r;
+            }
         }
     }
 }
@@ -131,10 +136,14 @@ impl Outbox {
 
 async fn write_all(sock: &WriteHalf, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        match sock.try_write(buf) {
+        let written = match sock.try_write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.write_ready(buf).await,
+            other => other,
+        };
+        match written {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }

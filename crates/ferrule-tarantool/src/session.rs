@@ -1,16 +1,16 @@
-//! One socket to the server: an outbox that batches frames into few writes, a reader task
-//! that splits replies into frames and hands each to the request with its sync id, in any
-//! order. A session never comes back: when its socket ends, every request waiting on it fails
-//! and the connection (conn.rs) opens a new session.
+//! One socket to the server: an outbox that batches frames into few writes, an inbox that
+//! splits replies into frames (on the reader task, or on the caller's thread while requests
+//! go out one at a time) and hands each to the request with its sync id, in any order. A
+//! session never comes back: when its socket ends, every request waiting on it fails and the
+//! connection (conn.rs) opens a new session.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use ferrule_core::Error;
 use parking_lot::Mutex;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
@@ -18,9 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::consts::{key, req};
 use crate::greeting::Greeting;
+use crate::inbox::{reader_task, Inbox};
 use crate::mp::MpReader;
 use crate::outbox::{Outbox, WriteHalf};
-use crate::response::{frame_length, Response};
+use crate::response::Response;
+use crate::socket::Sock;
 
 /// What a call with pushes receives: messages (IPROTO_CHUNK), then the final answer.
 #[derive(Debug)]
@@ -59,7 +61,10 @@ impl ServerInfo {
 
 pub(crate) struct Session {
     outbox: Outbox,
+    pub(crate) inbox: Inbox,
     pending: Mutex<HashMap<u64, Waiter>>,
+    /// Whether the last request went out with no other waiting for its answer.
+    last_alone: AtomicBool,
     closed: AtomicBool,
     reason: Mutex<Option<Error>>,
     /// Cancelled when the socket is gone, for whoever supervises reconnection.
@@ -74,19 +79,18 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn start<R>(
-        r: R,
-        w: WriteHalf,
-        leftover: BytesMut,
+    /// Starts the reader and writer tasks on `sock` (inside the runtime).
+    pub fn start(
+        sock: Sock,
         seen_schema: Arc<AtomicU64>,
         events: Option<EventSink>,
-    ) -> Arc<Session>
-    where
-        R: AsyncRead + Unpin + Send + 'static,
-    {
+    ) -> std::io::Result<Arc<Session>> {
+        let reading = sock.duplicate()?;
         let s = Arc::new(Session {
-            outbox: Outbox::new(w),
+            outbox: Outbox::new(WriteHalf::new(sock)?),
+            inbox: Inbox::new(reading),
             pending: Mutex::new(HashMap::new()),
+            last_alone: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             reason: Mutex::new(None),
             dead: CancellationToken::new(),
@@ -96,10 +100,10 @@ impl Session {
             info: Mutex::new(ServerInfo::default()),
             drained: Notify::new(),
         });
-        let reader = tokio::spawn(reader_task(s.clone(), r, leftover));
+        let reader = tokio::spawn(reader_task(s.clone()));
         let writer = tokio::spawn(writer_task(s.clone()));
         s.tasks.lock().extend([reader, writer]);
-        s
+        Ok(s)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -114,15 +118,54 @@ impl Session {
     }
 
     /// Registers `sync` and queues its frame. The waiter is in place before the frame can
-    /// reach the server, so no answer can arrive unclaimed.
+    /// reach the server, so no answer can arrive unclaimed. Sent from the runtime, a request
+    /// that expects an answer gives reading back to the reader task: its answer then never
+    /// depends on the caller's thread running.
     pub fn send(&self, sync: u64, frame: Vec<u8>, waiter: Option<Waiter>) -> Result<(), Error> {
-        let alone = {
+        self.send_from(sync, frame, waiter, false).map(|_| ())
+    }
+
+    /// Like `send`, from a thread that can read the replies itself (an event loop). When this
+    /// request and the one before went out alone, that thread takes over reading; true when
+    /// it reads now: it must then watch the socket and call `read_inline` when readable.
+    pub fn send_inline(
+        &self,
+        sync: u64,
+        frame: Vec<u8>,
+        waiter: Option<Waiter>,
+    ) -> Result<bool, Error> {
+        self.send_from(sync, frame, waiter, true)
+    }
+
+    fn send_from(
+        &self,
+        sync: u64,
+        frame: Vec<u8>,
+        waiter: Option<Waiter>,
+        inline: bool,
+    ) -> Result<bool, Error> {
+        let answered = waiter.is_some();
+        let (alone, sequential) = {
             let mut pending = self.pending.lock();
             let alone = pending.is_empty();
             if let Some(w) = waiter {
                 pending.insert(sync, w);
             }
-            alone
+            (
+                alone,
+                self.last_alone.swap(alone, Ordering::Relaxed) && alone,
+            )
+        };
+        // Decided before the frame can reach the server: its answer finds the reader set.
+        let caller_reads = if inline && alone && sequential {
+            self.inbox.try_claim()
+        } else if inline && alone {
+            self.inbox.caller_reads()
+        } else {
+            if answered {
+                self.inbox.try_release();
+            }
+            false
         };
         if self.is_closed() || !self.outbox.push(&frame, alone) {
             let reason = self.reason();
@@ -132,7 +175,7 @@ impl Session {
             }
             return Err(reason);
         }
-        Ok(())
+        Ok(caller_reads)
     }
 
     /// Forgets a request whose caller stopped waiting (timeout, cancellation); a late answer
@@ -210,6 +253,7 @@ impl Session {
         }
         self.closed.store(true, Ordering::Release);
         self.outbox.close();
+        self.inbox.shutdown_socket();
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
@@ -233,7 +277,7 @@ impl Session {
         }
     }
 
-    fn dispatch(&self, resp: Response) -> Result<(), Error> {
+    pub(crate) fn dispatch(&self, resp: Response) -> Result<(), Error> {
         let latest = resp.schema_version.unwrap_or(0);
         if latest > self.seen_schema.load(Ordering::Relaxed) {
             self.seen_schema.fetch_max(latest, Ordering::AcqRel);
@@ -280,51 +324,6 @@ impl Session {
         }
         Ok(())
     }
-}
-
-/// Largest read-ahead reserved at once: a frame that claims more grows the buffer only as its
-/// bytes actually arrive.
-const READ_CHUNK: usize = 64 * 1024;
-
-async fn reader_task<R: AsyncRead + Unpin>(s: Arc<Session>, mut r: R, mut buf: BytesMut) {
-    let reason = loop {
-        if let Err(e) = drain_frames(&s, &mut buf) {
-            break e;
-        }
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(READ_CHUNK);
-        }
-        match r.read_buf(&mut buf).await {
-            Ok(0) => break Error::connection_lost("the server closed the connection"),
-            Ok(_) => {}
-            Err(e) => break Error::connection_lost(format!("connection lost: {e}")),
-        }
-    };
-    let reason = if reason.kind == ferrule_core::ErrorKind::Protocol {
-        reason
-    } else {
-        Error::connection_lost(format!(
-            "{}; requests in flight may or may not have been executed and are not re-sent",
-            reason.message
-        ))
-    };
-    s.shutdown(reason);
-}
-
-fn drain_frames(s: &Session, buf: &mut BytesMut) -> Result<(), Error> {
-    while let Some((prefix, len)) = frame_length(buf)? {
-        if buf.len() < prefix + len {
-            let missing = prefix + len - buf.len();
-            if buf.capacity() - buf.len() < missing {
-                buf.reserve(missing.min(READ_CHUNK));
-            }
-            return Ok(());
-        }
-        buf.advance(prefix);
-        let payload = buf.split_to(len).freeze();
-        s.dispatch(Response::parse(payload)?)?;
-    }
-    Ok(())
 }
 
 async fn writer_task(s: Arc<Session>) {

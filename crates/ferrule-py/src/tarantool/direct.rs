@@ -1,9 +1,10 @@
 //! The direct path of a call on a held connection: the request is encoded and queued on the
-//! caller's (loop) thread and the reader task hands the reply straight to the asyncio bridge,
-//! so a request costs no task and no thread hop besides the socket's own. When it cannot be
-//! sent now (no session, stale schema, unknown space), when the server refuses it for a stale
-//! schema, or when the connection must first be acquired from a pool, the waiting path runs
-//! it on the runtime instead.
+//! caller's (loop) thread and the reply goes straight to the asyncio bridge, from the reader
+//! task or, while requests go out one at a time, from the loop thread itself
+//! (loop_reader.rs), so a request costs no task. When it cannot be sent now (no session,
+//! stale schema, unknown space), when the server refuses it for a stale schema, or when the
+//! connection must first be acquired from a pool, the waiting path runs it on the runtime
+//! instead.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use pyo3::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use super::calls::{Call, ConnHandle, HandleSource, BACKEND};
+use super::loop_reader;
 use crate::bridge::{Bridge, Completer, Deliver};
 
 /// Turns a successful reply into what the caller receives.
@@ -73,7 +75,7 @@ impl<S: HandleSource> Call<'_, S> {
         held.before_call(1);
         let finish = done.clone();
         let conn = held.conn().clone();
-        let sent = conn.send_now(r, &ctl, move |reply| {
+        let sent = conn.send_now(r, &ctl, true, move |reply| {
             finish.finish(reply.and_then(|resp| {
                 if resp.is_error() {
                     Err(resp.to_error())
@@ -84,8 +86,9 @@ impl<S: HandleSource> Call<'_, S> {
             // A loan lasts until the reply.
             drop(held);
         });
-        if sent.is_err() {
-            run_waiting(done, self.source, ctl, slow, true);
+        match sent {
+            Ok(sent) => loop_reader::follow(py, self.bridge, sent),
+            Err(_) => run_waiting(done, self.source, ctl, slow, true),
         }
         Ok(future)
     }
@@ -120,7 +123,7 @@ impl<S: HandleSource> Call<'_, S> {
         let finish = done.clone();
         let conn = held.conn().clone();
         let (retry_ctl, retry) = (ctl.clone(), slow.clone());
-        let sent = conn.send_space_now(space, &ctl, encode, move |reply, sp| match reply {
+        let sent = conn.send_space_now(space, &ctl, true, encode, move |reply, sp| match reply {
             Ok(resp) if resp.error_code() == Some(code::ER_WRONG_SCHEMA_VERSION) => {
                 run_waiting(finish, held, retry_ctl, retry, true);
             }
@@ -128,8 +131,9 @@ impl<S: HandleSource> Call<'_, S> {
             Ok(resp) => finish.finish(make(resp, sp)),
             Err(e) => finish.finish(Err(e)),
         });
-        if sent.is_err() {
-            run_waiting(done, self.source, ctl, slow, true);
+        match sent {
+            Ok(sent) => loop_reader::follow(py, self.bridge, sent),
+            Err(_) => run_waiting(done, self.source, ctl, slow, true),
         }
         Ok(future)
     }
