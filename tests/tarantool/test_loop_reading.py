@@ -6,8 +6,10 @@ mid-reply, and no descriptor or loop registration left behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import random
 import time
 
 import pytest
@@ -40,6 +42,34 @@ async def test_sequential_and_overlapping_requests_alternate(
         assert got == [[phase, i] for i in range(200)]
         # The first lone request after a burst still gets its own answer.
         assert await conn.eval("return ...", [phase]) == [phase]
+
+
+async def test_random_mix_keeps_every_answer_with_its_request(conn: TarantoolConnection) -> None:
+    rng = random.Random(7)
+
+    async def one(tag: list[int]) -> None:
+        r = rng.random()
+        if r < 0.1:
+            with pytest.raises(ferrule.TimeoutError):
+                await conn.call("sleep_for", [0.02, tag], timeout=0.005)
+        elif r < 0.2:
+            task = asyncio.ensure_future(conn.call("echo", tag))
+            await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                assert await task == tag
+        else:
+            assert await conn.call("echo", tag) == tag
+
+    for round_ in range(60):
+        if rng.random() < 0.5:
+            for i in range(rng.randint(1, 30)):
+                await one([round_, i])
+        else:
+            await asyncio.gather(*(one([round_, i]) for i in range(rng.randint(2, 60))))
+    await asyncio.sleep(0.05)
+    for i in range(20):
+        assert await conn.call("echo", [i]) == [i]
 
 
 async def test_the_loop_watches_the_socket_of_sequential_requests(
