@@ -80,7 +80,7 @@ async def test_the_loop_watches_the_socket_of_sequential_requests(
     if selector is None:
         pytest.skip("the loop does not show its registered readers")
     before = set(selector.get_map())
-    for _ in range(3):
+    for _ in range(5):
         await conn.ping()
     assert len(set(selector.get_map()) - before) == 1
 

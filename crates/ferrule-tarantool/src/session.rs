@@ -5,7 +5,7 @@
 //! connection (conn.rs) opens a new session.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,6 +23,10 @@ use crate::mp::MpReader;
 use crate::outbox::{Outbox, WriteHalf};
 use crate::response::Response;
 use crate::socket::Sock;
+
+/// Lone requests in a row before the caller's thread takes over reading: a lone request
+/// after fewer is often the first of a burst, and the loop would drop its watch at once.
+const LONE_RUN: u32 = 3;
 
 /// What a call with pushes receives: messages (IPROTO_CHUNK), then the final answer.
 #[derive(Debug)]
@@ -63,8 +67,8 @@ pub(crate) struct Session {
     outbox: Outbox,
     pub(crate) inbox: Inbox,
     pending: Mutex<HashMap<u64, Waiter>>,
-    /// Whether the last request went out with no other waiting for its answer.
-    last_alone: AtomicBool,
+    /// How many requests in a row went out with no other waiting for its answer.
+    lone_run: AtomicU32,
     closed: AtomicBool,
     reason: Mutex<Option<Error>>,
     /// Cancelled when the socket is gone, for whoever supervises reconnection.
@@ -90,7 +94,7 @@ impl Session {
             outbox: Outbox::new(WriteHalf::new(sock)?),
             inbox: Inbox::new(reading),
             pending: Mutex::new(HashMap::new()),
-            last_alone: AtomicBool::new(false),
+            lone_run: AtomicU32::new(0),
             closed: AtomicBool::new(false),
             reason: Mutex::new(None),
             dead: CancellationToken::new(),
@@ -125,9 +129,9 @@ impl Session {
         self.send_from(sync, frame, waiter, false).map(|_| ())
     }
 
-    /// Like `send`, from a thread that can read the replies itself (an event loop). When this
-    /// request and the one before went out alone, that thread takes over reading; true when
-    /// it reads now: it must then watch the socket and call `read_inline` when readable.
+    /// Like `send`, from a thread that can read the replies itself (an event loop). Once
+    /// requests go out one at a time, that thread takes over reading; true when it reads now:
+    /// it must then watch the socket and call `read_inline` when readable.
     pub fn send_inline(
         &self,
         sync: u64,
@@ -151,10 +155,13 @@ impl Session {
             if let Some(w) = waiter {
                 pending.insert(sync, w);
             }
-            (
-                alone,
-                self.last_alone.swap(alone, Ordering::Relaxed) && alone,
-            )
+            let run = if alone {
+                self.lone_run.load(Ordering::Relaxed).saturating_add(1)
+            } else {
+                0
+            };
+            self.lone_run.store(run, Ordering::Relaxed);
+            (alone, run >= LONE_RUN)
         };
         // Decided before the frame can reach the server: its answer finds the reader set.
         let caller_reads = if inline && alone && sequential {

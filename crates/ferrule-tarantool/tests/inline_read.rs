@@ -1,6 +1,6 @@
 //! Replies read on the caller's thread (`InlineReader`) against a fake server: reading goes
-//! to the caller after two lone requests, back to the reader task when requests overlap, each
-//! answer reaches the request with its sync id, and the end of the connection is seen.
+//! to the caller after a few lone requests, back to the reader task when requests overlap,
+//! each answer reaches the request with its sync id, and the end of the connection is seen.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -42,36 +42,35 @@ fn ok(sync: u64) -> Vec<u8> {
     frame
 }
 
-fn sync_of(frame: &[u8]) -> u64 {
+/// The request type and sync id of a request frame.
+fn header_of(frame: &[u8]) -> (u64, u64) {
     let mut r = MpReader::new(frame);
-    let mut sync = 0;
+    let (mut kind, mut sync) = (0, 0);
     for _ in 0..r.read_map_len().unwrap() {
-        if r.read_u64().unwrap() == 0x01 {
-            sync = r.read_u64().unwrap();
-        } else {
-            r.skip().unwrap();
+        match r.read_u64().unwrap() {
+            0x00 => kind = r.read_u64().unwrap(),
+            0x01 => sync = r.read_u64().unwrap(),
+            _ => r.skip().unwrap(),
         }
     }
-    sync
+    (kind, sync)
 }
 
-/// Greets, then answers every request; closes the connection after `answers` answers.
-async fn serve(mut s: TcpStream, answers: usize) {
+/// Greets, then answers every request, except an EVAL: on that one it hangs up.
+async fn serve(mut s: TcpStream) {
     s.write_all(&greeting()).await.unwrap();
     let mut buf = Vec::new();
-    let mut answered = 0;
     loop {
         while let Some((prefix, len)) = frame_length(&buf).unwrap() {
             if buf.len() < prefix + len {
                 break;
             }
-            let sync = sync_of(&buf[prefix..prefix + len]);
+            let (kind, sync) = header_of(&buf[prefix..prefix + len]);
             buf.drain(..prefix + len);
-            s.write_all(&ok(sync)).await.unwrap();
-            answered += 1;
-            if answered == answers {
+            if kind == 0x08 {
                 return;
             }
+            s.write_all(&ok(sync)).await.unwrap();
         }
         let mut chunk = [0u8; 4096];
         match s.read(&mut chunk).await {
@@ -81,13 +80,13 @@ async fn serve(mut s: TcpStream, answers: usize) {
     }
 }
 
-fn connect(answers: usize) -> TntConnection {
+fn connect() -> TntConnection {
     runtime().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
             let (s, _) = listener.accept().await.unwrap();
-            serve(s, answers).await;
+            serve(s).await;
         });
         let cfg = TntConfig {
             endpoint: Endpoint::Tcp {
@@ -104,12 +103,16 @@ fn connect(answers: usize) -> TntConnection {
 
 type Replies = mpsc::Receiver<Result<Response, Error>>;
 
-fn ping(conn: &TntConnection) -> (Sent, Replies) {
+fn send(conn: &TntConnection, r: &Request<'_>) -> (Sent, Replies) {
     let (tx, rx) = mpsc::channel();
-    let sent = conn.send_now(&Request::Ping, &CallCtl::default(), true, move |r| {
+    let sent = conn.send_now(r, &CallCtl::default(), true, move |r| {
         let _ = tx.send(r);
     });
     (sent.ok().expect("a session is up"), rx)
+}
+
+fn ping(conn: &TntConnection) -> (Sent, Replies) {
+    send(conn, &Request::Ping)
 }
 
 /// Reads on this thread until `rx` has its answer.
@@ -132,8 +135,8 @@ fn inline(sent: Sent) -> InlineReader {
     }
 }
 
-/// Pings until reading is this thread's (the reader task may still hold the buffer for a
-/// moment after the handshake).
+/// Pings until reading is this thread's: after a few lone requests, once the reader task no
+/// longer holds the buffer.
 fn settle(conn: &TntConnection) {
     for _ in 0..100 {
         match ping(conn) {
@@ -153,7 +156,7 @@ fn settle(conn: &TntConnection) {
 
 #[test]
 fn lone_requests_are_read_by_the_caller_and_overlapping_ones_by_the_task() {
-    let conn = connect(usize::MAX);
+    let conn = connect();
     settle(&conn);
     for _ in 0..3 {
         let (sent, rx) = ping(&conn);
@@ -174,7 +177,7 @@ fn lone_requests_are_read_by_the_caller_and_overlapping_ones_by_the_task() {
         read = reader.read();
     }
     assert_eq!(read, InlineRead::Released);
-    // The next lone request follows one that overlapped: still the task's.
+    // A lone request right after overlapping ones is still the task's.
     let (sent, rx) = ping(&conn);
     assert!(matches!(sent, Sent::ByTask));
     rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
@@ -183,19 +186,15 @@ fn lone_requests_are_read_by_the_caller_and_overlapping_ones_by_the_task() {
 
 #[test]
 fn the_caller_sees_the_end_of_the_connection() {
-    // The handshake's request and one ping are answered, then the server hangs up.
-    let conn = connect(2);
-    let (sent, rx) = ping(&conn);
-    let reader = match sent {
-        Sent::Inline(reader) => reader,
-        // The reader task answered: it sees the end too, and fails the next request.
-        Sent::ByTask => {
-            rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
-            return;
-        }
-    };
-    read_until(&reader, &rx).unwrap();
-    let (sent, rx) = ping(&conn);
+    let conn = connect();
+    settle(&conn);
+    let (sent, rx) = send(
+        &conn,
+        &Request::Eval {
+            expr: "hang up",
+            args: &[0x90],
+        },
+    );
     let reader = inline(sent);
     let deadline = Instant::now() + Duration::from_secs(5);
     while reader.read() != InlineRead::Ended {
