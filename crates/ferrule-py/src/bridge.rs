@@ -3,10 +3,10 @@
 //! watches. The loop's reader callback drains the whole queue at once, builds the Python
 //! objects and resolves the futures, so under load one wake-up completes many calls.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ferrule_core::runtime::runtime;
@@ -39,12 +39,9 @@ enum Item {
 pub struct CompletionQueue {
     items: Mutex<Vec<(usize, Item)>>,
     wake: OwnedFd,
-}
-
-thread_local! {
-    /// Set on the loop thread while it completes calls that it drains right after
-    /// (`Bridge::complete_here`): their pushes need not wake the loop.
-    static DRAINS_NEXT: Cell<bool> = const { Cell::new(false) };
+    /// Set while the loop thread completes calls that it drains right after
+    /// (`Bridge::complete_here`): pushes meanwhile need not wake it.
+    drains_next: AtomicBool,
 }
 
 impl CompletionQueue {
@@ -59,6 +56,7 @@ impl CompletionQueue {
         Ok(CompletionQueue {
             items: Mutex::new(Vec::with_capacity(64)),
             wake,
+            drains_next: AtomicBool::new(false),
         })
     }
 
@@ -69,7 +67,7 @@ impl CompletionQueue {
             items.push((id, item));
             empty
         };
-        if was_empty && !DRAINS_NEXT.with(Cell::get) {
+        if was_empty && !self.drains_next.load(Ordering::SeqCst) {
             let one: u64 = 1;
             // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
             unsafe {
@@ -323,18 +321,21 @@ impl Bridge {
     }
 
     /// Runs `work` on the loop thread, then resolves every completed call: what `work`
-    /// completes on this thread is resolved without a wake-up of the loop.
+    /// completes is resolved without a wake-up of the loop. A call completed meanwhile by
+    /// another thread is resolved here too; one completed after `work` wakes the loop as ever.
     pub fn complete_here<R>(slf: &Bound<'_, Self>, work: impl FnOnce() -> R) -> PyResult<R> {
-        struct Reset;
-        impl Drop for Reset {
+        struct Quiet(Arc<CompletionQueue>);
+        impl Drop for Quiet {
             fn drop(&mut self) {
-                DRAINS_NEXT.with(|d| d.set(false));
+                self.0.drains_next.store(false, Ordering::SeqCst);
             }
         }
-        DRAINS_NEXT.with(|d| d.set(true));
-        let reset = Reset;
+        let queue = slf.borrow().queue.clone();
+        queue.drains_next.store(true, Ordering::SeqCst);
+        let quiet = Quiet(queue);
         let r = work();
-        drop(reset);
+        // Cleared before the queue is taken: a later push finds it empty and wakes the loop.
+        drop(quiet);
         let batch = slf.borrow().queue.take_quietly();
         Self::resolve_batch(slf, batch)?;
         Ok(r)
