@@ -125,12 +125,17 @@ impl Inbox {
 /// Reads on the caller's thread whatever has arrived, and hands each complete reply to its
 /// waiter there. Never blocks: the socket is non-blocking and the buffer is only tried.
 pub(crate) fn read_inline(s: &Session) -> InlineRead {
-    let Some(mut st) = s.inbox.state.try_lock() else {
-        return InlineRead::Busy;
-    };
     if s.is_closed() {
         return InlineRead::Ended;
     }
+    // Checked before the lock: under load the task holds it often, and a watch that only
+    // ever found it busy would linger, waking the loop for every reply the task reads.
+    if !s.inbox.caller_reads() {
+        return InlineRead::Released;
+    }
+    let Some(mut st) = s.inbox.state.try_lock() else {
+        return InlineRead::Busy;
+    };
     if !st.caller {
         return InlineRead::Released;
     }
@@ -157,6 +162,10 @@ fn read_some(s: &Session, st: &mut State) -> Result<Option<bool>, Error> {
     let State { buf, scratch, .. } = st;
     if scratch.is_empty() {
         scratch.resize(READ_CHUNK, 0);
+    }
+    // Whole chunks: the replies split off share them, instead of an allocation per read.
+    if buf.capacity() - buf.len() < READ_CHUNK / 16 {
+        buf.reserve(READ_CHUNK);
     }
     let n = loop {
         match s.inbox.sock.read(scratch) {
@@ -200,7 +209,8 @@ async fn read_replies(s: &Session) -> Error {
                 Err(e) => return Error::connection_lost(format!("connection lost: {e}")),
             },
         };
-        let mut ready = match fd.readable().await {
+        // The poll form: it waits in the registration's own reader slot, not in its list.
+        let mut ready = match std::future::poll_fn(|cx| fd.poll_read_ready(cx)).await {
             Ok(r) => r,
             Err(e) => return Error::connection_lost(format!("connection lost: {e}")),
         };
