@@ -144,8 +144,10 @@ class PgStmt:
     @property
     def columns(self) -> list[tuple[str, int]]: ...
 
-@final
-class PgConn:
+class _PgCalls:
+    """The calls of a PostgreSQL connection, shared by ``PgConn`` and ``PgPooledConn`` (stub only:
+    at run time each class has its own)."""
+
     def query(
         self,
         sql: str,
@@ -214,6 +216,9 @@ class PgConn:
         return_exceptions: bool = False,
         timeout: float | None = None,
     ) -> asyncio.Future[list[Any]]: ...
+
+@final
+class PgConn(_PgCalls): ...
 
 @final
 class PgCopyIn:
@@ -234,79 +239,11 @@ class PgCopyOut:
     def finish(self, timeout: float | None = None) -> asyncio.Future[str]: ...
 
 @final
-class PgPooledConn:
+class PgPooledConn(_PgCalls):
     """A connection lent by a ``PgPool``: ``PgConn``'s calls, refused after ``release``."""
 
-    def query(
-        self,
-        sql: str,
-        args: Sequence[Any],
-        shape: int = 0,
-        column: int = 0,
-        timeout: float | None = None,
-        record_class: type[Record] | None = None,
-        as_class: Any = None,
-    ) -> asyncio.Future[Any]: ...
-    def query_prepared(
-        self,
-        stmt: PgStmt,
-        args: Sequence[Any],
-        shape: int = 0,
-        column: int = 0,
-        timeout: float | None = None,
-        record_class: type[Record] | None = None,
-        as_class: Any = None,
-    ) -> asyncio.Future[Any]: ...
-    def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
-    def executemany(
-        self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
-    ) -> asyncio.Future[None]: ...
-    def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[PgStmt]: ...
-    def cursor_open(
-        self,
-        stmt: PgStmt,
-        args: Sequence[Any],
-        prefetch: int,
-        timeout: float | None = None,
-        record_class: type[Record] | None = None,
-        as_class: Any = None,
-    ) -> asyncio.Future[tuple[str, tuple[list[Any], bool]]]: ...
-    def cursor_fetch(
-        self,
-        stmt: PgStmt,
-        portal: str,
-        count: int,
-        timeout: float | None = None,
-        record_class: type[Record] | None = None,
-        as_class: Any = None,
-    ) -> asyncio.Future[tuple[list[Any], bool]]: ...
-    def cursor_close(self, portal: str) -> None: ...
-    def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
-    def terminate(self) -> None: ...
-    def is_closed(self) -> bool: ...
     def is_released(self) -> bool: ...
-    def transaction_status(self) -> Literal["idle", "transaction", "failed"]: ...
-    def process_id(self) -> int: ...
-    def server_parameters(self) -> dict[str, str]: ...
-    def clear_statement_cache(self) -> None: ...
-    def set_type_decoder(self, oid: int, decoder: Any = None, binary: bool = False) -> None: ...
-    def copy_in(
-        self, sql: str, args: Sequence[Any], timeout: float | None = None
-    ) -> asyncio.Future[PgCopyIn]: ...
-    def copy_out(
-        self, sql: str, args: Sequence[Any], timeout: float | None = None
-    ) -> asyncio.Future[PgCopyOut]: ...
-    def set_event_callback(self, callback: Any) -> None: ...
-    def pipeline(
-        self,
-        items: Iterable[tuple[str, Sequence[Any]]],
-        atomic: bool = False,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-    ) -> asyncio.Future[list[Any]]: ...
     def release(self) -> asyncio.Future[None]: ...
-    def set_builtin_codec(self, oid: int, codec: str | None = None) -> None: ...
-    def reload_schema_state(self) -> None: ...
 
 @final
 class PoolHookCall:
@@ -368,8 +305,10 @@ class TdsStmt:
 @final
 class TdsCursor: ...
 
-@final
-class TdsConn:
+class _TdsCalls:
+    """The calls of a SQL Server connection, shared by ``TdsConn`` and ``TdsPooledConn``
+    (stub only: at run time each class has its own)."""
+
     # Statements and cursors are typed Any here so that the shared Connection code, which
     # holds either backend's objects, type-checks against both native connections.
     def query(
@@ -423,60 +362,14 @@ class TdsConn:
     def is_encrypted(self) -> bool: ...
 
 @final
-class TdsPooledConn:
+class TdsConn(_TdsCalls): ...
+
+@final
+class TdsPooledConn(_TdsCalls):
     """A connection lent by a ``TdsPool``: ``TdsConn``'s calls until it is released."""
 
-    def query(
-        self,
-        sql: str,
-        args: Sequence[Any],
-        shape: int = 0,
-        column: int = 0,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
-    def query_prepared(
-        self,
-        stmt: Any,
-        args: Sequence[Any],
-        shape: int = 0,
-        column: int = 0,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
-    def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
-    def executemany(
-        self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
-    ) -> asyncio.Future[None]: ...
-    def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[Any]: ...
-    def cursor_open(
-        self, stmt: Any, args: Sequence[Any], prefetch: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[Any, tuple[list[Record], bool]]]: ...
-    def cursor_fetch(
-        self, stmt: Any, cursor: Any, count: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[list[Record], bool]]: ...
-    def cursor_close(self, cursor: Any) -> None: ...
-    def callproc(
-        self,
-        name: str,
-        params: list[tuple[str | None, Any, bool, str | None]],
-        timeout: float | None = None,
-    ) -> asyncio.Future[tuple[int | None, dict[str, Any], list[list[Record]]]]: ...
-    def copy_records_to_table(
-        self,
-        table: str,
-        records: Iterable[Sequence[Any]],
-        columns: list[str] | None = None,
-        timeout: float | None = None,
-    ) -> asyncio.Future[int]: ...
-    def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
-    def terminate(self) -> None: ...
-    def is_closed(self) -> bool: ...
     def is_released(self) -> bool: ...
     def release(self) -> asyncio.Future[None]: ...
-    def transaction_status(self) -> Literal["idle", "transaction"]: ...
-    def mark_reset(self) -> None: ...
-    def server_version(self) -> tuple[int, int, int]: ...
-    def database(self) -> str: ...
-    def is_encrypted(self) -> bool: ...
 
 @final
 class TdsPool:
@@ -541,8 +434,10 @@ class TntWatcher:
     def next(self) -> asyncio.Future[Any]: ...
     def close(self) -> asyncio.Future[None]: ...
 
-@final
-class TntConn:
+class _TntCalls:
+    """The calls of a Tarantool connection, shared by ``TntConn`` and ``TntPooledConn`` (stub only:
+    at run time each class has its own)."""
+
     def ping(self, timeout: float | None = None) -> asyncio.Future[None]: ...
     def select(
         self,
@@ -647,113 +542,14 @@ class TntConn:
     def refresh_schema(self) -> asyncio.Future[None]: ...
 
 @final
-class TntPooledConn:
+class TntConn(_TntCalls): ...
+
+@final
+class TntPooledConn(_TntCalls):
     """A connection lent by a ``TntPool``: ``TntConn``'s calls until it is released."""
 
-    def ping(self, timeout: float | None = None) -> asyncio.Future[None]: ...
-    def select(
-        self,
-        space: str | int,
-        key: Any = None,
-        index: str | int | None = None,
-        iterator: str | int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        timeout: float | None = None,
-    ) -> asyncio.Future[list[Record]]: ...
-    def insert(
-        self,
-        space: str | int,
-        tuple: Sequence[Any],
-        replace: bool = False,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Record]: ...
-    def update(
-        self,
-        space: str | int,
-        key: Any,
-        ops: Sequence[Sequence[Any]],
-        index: str | int | None = None,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Record | None]: ...
-    def upsert(
-        self,
-        space: str | int,
-        tuple: Sequence[Any],
-        ops: Sequence[Sequence[Any]],
-        timeout: float | None = None,
-    ) -> asyncio.Future[None]: ...
-    def delete(
-        self,
-        space: str | int,
-        key: Any,
-        index: str | int | None = None,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Record | None]: ...
-    def call(
-        self,
-        function: str,
-        args: Sequence[Any] | None = None,
-        eval: bool = False,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
-    def call_pushes(
-        self,
-        function: str,
-        args: Sequence[Any] | None = None,
-        eval: bool = False,
-        timeout: float | None = None,
-    ) -> asyncio.Future[TntPushes]: ...
-    def query(
-        self,
-        sql: str,
-        args: Sequence[Any],
-        shape: int = 0,
-        column: int = 0,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
-    def query_prepared(
-        self,
-        stmt: TntStmt,
-        args: Sequence[Any],
-        shape: int = 0,
-        column: int = 0,
-        timeout: float | None = None,
-    ) -> asyncio.Future[Any]: ...
-    def execute_script(self, sql: str, timeout: float | None = None) -> asyncio.Future[str]: ...
-    def executemany(
-        self, sql: str, rows: Iterable[Sequence[Any]], timeout: float | None = None
-    ) -> asyncio.Future[None]: ...
-    def prepare(self, sql: str, timeout: float | None = None) -> asyncio.Future[TntStmt]: ...
-    def unprepare(self, stmt: TntStmt, timeout: float | None = None) -> asyncio.Future[None]: ...
-    def begin(
-        self,
-        isolation: str | None = None,
-        txn_timeout: float | None = None,
-        timeout: float | None = None,
-    ) -> asyncio.Future[None]: ...
-    def end(self, commit: bool, timeout: float | None = None) -> asyncio.Future[None]: ...
-    def watch(self, key: str) -> asyncio.Future[TntWatcher]: ...
-    def cursor_open(
-        self, stmt: Any, args: Sequence[Any], prefetch: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[str, tuple[list[Record], bool]]]: ...
-    def cursor_fetch(
-        self, stmt: Any, portal: str, count: int, timeout: float | None = None
-    ) -> asyncio.Future[tuple[list[Record], bool]]: ...
-    def cursor_close(self, portal: str) -> None: ...
-    def close(self, timeout: float | None = None) -> asyncio.Future[None]: ...
-    def terminate(self) -> None: ...
-    def is_closed(self) -> bool: ...
     def is_released(self) -> bool: ...
     def release(self) -> asyncio.Future[None]: ...
-    def is_connected(self) -> bool: ...
-    def reconnect_count(self) -> int: ...
-    def transaction_status(self) -> Literal["idle", "transaction"]: ...
-    def server_version(self) -> tuple[int, int, int]: ...
-    def features(self) -> list[int]: ...
-    def schema_version(self) -> int: ...
-    def spaces(self) -> dict[str, dict[str, Any]]: ...
-    def refresh_schema(self) -> asyncio.Future[None]: ...
 
 @final
 class TntPool:
