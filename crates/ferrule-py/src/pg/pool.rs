@@ -6,14 +6,13 @@ use ferrule_core::pool::Pooled;
 use ferrule_core::Error;
 use ferrule_pg::{CallCtl, PgConnection, PgManager};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use super::calls::{Call, HandleSource, BACKEND};
 use super::config::from_dict;
 use super::connection::PgConn;
 use super::pooled::lend;
 use crate::bridge::Bridge;
-use crate::pool_native::{native_pool_class, HookConnection, ManagerHooks, PoolCore, PoolSource};
+use crate::pool_native::{native_pool_class, HookConnection, PoolSource};
 
 impl HookConnection for PgConnection {
     fn to_python(self, bridge: Py<Bridge>, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -43,37 +42,10 @@ native_pool_class!(
     /// The native PostgreSQL pool; `ferrule.Pool` is its Python face.
     PgPool,
     PgManager,
+    config = from_dict,
+    lend = lend,
+    backend = BACKEND,
     {
-        /// Makes the pool without opening anything (`start` does). `settings` are the
-        /// connection settings, `options` the pool's; `init_hook` / `reset_hook` say which
-        /// Python hooks the pool must ask for through `next_hook`.
-        #[new]
-        #[pyo3(signature = (bridge, settings, options, init_hook=false, reset_hook=false))]
-        fn new(
-            bridge: &Bound<'_, Bridge>,
-            settings: &Bound<'_, PyDict>,
-            options: &Bound<'_, PyDict>,
-            init_hook: bool,
-            reset_hook: bool,
-        ) -> PyResult<Self> {
-            let config = from_dict(settings)?;
-            let core = PoolCore::new(
-                bridge,
-                options,
-                BACKEND,
-                (init_hook, reset_hook),
-                lend,
-                |hooks: ManagerHooks<PgConnection>| {
-                    let manager = PgManager::new(config);
-                    Ok(match hooks {
-                        Some(hooks) => manager.with_hooks(hooks),
-                        None => manager,
-                    })
-                },
-            )?;
-            Ok(PgPool { core })
-        }
-
         /// Acquire, run `sql` with `args`, release: one job. Shapes as `PgConn.query`;
         /// `timeout` bounds the whole call, waiting for a connection included.
         #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]

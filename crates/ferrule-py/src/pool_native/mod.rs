@@ -2,8 +2,9 @@
 //! connections they lend, written once over `ferrule_core::pool::Manager`.
 //!
 //! A backend's pool class is made by `native_pool_class!`: the methods every pool has come
-//! from `PoolCore`, the backend adds its constructor and its one-job calls (acquire, run and
-//! release in one job, no trip through Python between the steps). A call cancelled while it
+//! from `PoolCore`, the constructor from the backend's settings reader, manager and lending
+//! function; the backend adds its one-job calls (acquire, run and release in one job, no trip
+//! through Python between the steps). A call cancelled while it
 //! waits drops its acquire, which never keeps or loses a connection; one cancelled while it
 //! runs is cancelled as the backend cancels any call, and the connection goes back, reset if
 //! it is dirty.
@@ -19,10 +20,18 @@ pub use self::core::{ManagerHooks, PoolCore};
 pub use self::hooks::{HookConnection, PoolHookCall};
 pub use self::loan::{release, Held, Loan};
 
-/// Declares a native pool class `$class` over `PoolCore<$manager>`, with the methods every
-/// pool has plus the backend's own (`$methods`: at least a `#[new]` that builds `core`).
+/// Declares a native pool class `$class` over `PoolCore<$manager>`: its constructor (the
+/// connection settings read by `config`, connections lent through `lend`, errors tagged with
+/// `backend`), the methods every pool has, and the backend's own (`$methods`).
 macro_rules! native_pool_class {
-    ($(#[$meta:meta])* $class:ident, $manager:ty, { $($methods:tt)* }) => {
+    (
+        $(#[$meta:meta])* $class:ident,
+        $manager:ty,
+        config = $config:path,
+        lend = $lend:path,
+        backend = $backend:expr,
+        { $($methods:tt)* }
+    ) => {
         $(#[$meta])*
         #[::pyo3::pyclass(module = "ferrule._ferrule", frozen)]
         pub struct $class {
@@ -31,6 +40,38 @@ macro_rules! native_pool_class {
 
         #[::pyo3::pymethods]
         impl $class {
+            /// Makes the pool without opening anything (`start` does). `settings` are the
+            /// connection settings, `options` the pool's; `init_hook` / `reset_hook` say
+            /// which Python hooks the pool must ask for through `next_hook`.
+            #[new]
+            #[pyo3(signature = (bridge, settings, options, init_hook=false, reset_hook=false))]
+            fn new(
+                bridge: &::pyo3::Bound<'_, $crate::bridge::Bridge>,
+                settings: &::pyo3::Bound<'_, ::pyo3::types::PyDict>,
+                options: &::pyo3::Bound<'_, ::pyo3::types::PyDict>,
+                init_hook: bool,
+                reset_hook: bool,
+            ) -> ::pyo3::PyResult<Self> {
+                let config = $config(settings)?;
+                let core = $crate::pool_native::PoolCore::new(
+                    bridge,
+                    options,
+                    $backend,
+                    (init_hook, reset_hook),
+                    $lend,
+                    |hooks: $crate::pool_native::ManagerHooks<
+                        <$manager as ::ferrule_core::pool::Manager>::Conn,
+                    >| {
+                        let manager = <$manager>::new(config);
+                        Ok(match hooks {
+                            Some(hooks) => manager.with_hooks(hooks),
+                            None => manager,
+                        })
+                    },
+                )?;
+                Ok($class { core })
+            }
+
             $($methods)*
 
             /// Opens `min_size` connections; fails with the first error (the pool keeps

@@ -5,15 +5,13 @@
 use ferrule_core::pool::Pooled;
 use ferrule_core::Error;
 use ferrule_tds::manager::TdsManager;
-use ferrule_tds::{CallCtl, TdsConnection};
+use ferrule_tds::CallCtl;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use super::calls::{Call, HandleSource, BACKEND};
 use super::config::from_dict;
 use super::pooled::lend;
-use crate::bridge::Bridge;
-use crate::pool_native::{native_pool_class, ManagerHooks, PoolCore, PoolSource};
+use crate::pool_native::{native_pool_class, PoolSource};
 
 impl HandleSource for PoolSource<TdsManager> {
     type Handle = Pooled<TdsManager>;
@@ -36,37 +34,10 @@ native_pool_class!(
     /// The native SQL Server pool; `ferrule.Pool` is its Python face.
     TdsPool,
     TdsManager,
+    config = from_dict,
+    lend = lend,
+    backend = BACKEND,
     {
-        /// Makes the pool without opening anything (`start` does). `settings` are the
-        /// connection settings, `options` the pool's; `init_hook` / `reset_hook` say which
-        /// Python hooks the pool must ask for through `next_hook`.
-        #[new]
-        #[pyo3(signature = (bridge, settings, options, init_hook=false, reset_hook=false))]
-        fn new(
-            bridge: &Bound<'_, Bridge>,
-            settings: &Bound<'_, PyDict>,
-            options: &Bound<'_, PyDict>,
-            init_hook: bool,
-            reset_hook: bool,
-        ) -> PyResult<Self> {
-            let config = from_dict(settings)?;
-            let core = PoolCore::new(
-                bridge,
-                options,
-                BACKEND,
-                (init_hook, reset_hook),
-                lend,
-                |hooks: ManagerHooks<TdsConnection>| {
-                    let manager = TdsManager::new(config);
-                    Ok(match hooks {
-                        Some(hooks) => manager.with_hooks(hooks),
-                        None => manager,
-                    })
-                },
-            )?;
-            Ok(TdsPool { core })
-        }
-
         /// Acquire, run `sql` with `args`, release: one job. Shapes as `TdsConn.query`;
         /// `timeout` bounds the whole call, waiting for a connection included.
         #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
