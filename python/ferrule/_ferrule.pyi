@@ -2,9 +2,9 @@
 
 import asyncio
 from collections.abc import Awaitable, Generator, Iterable, Iterator, Sequence
-from typing import Any, Literal, final, overload
+from typing import Any, Generic, Literal, TypeVar, final, overload
 
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
 __all__ = [
     "Bridge",
@@ -144,6 +144,14 @@ class PgStmt:
     @property
     def columns(self) -> list[tuple[str, int]]: ...
 
+class _Lent:
+    """What a connection lent by a pool adds to its calls (stub only)."""
+
+    def is_released(self) -> bool: ...
+    def release(self) -> asyncio.Future[None]: ...
+
+_Lent_T = TypeVar("_Lent_T", bound=_Lent)
+
 class _PgCalls:
     """The calls of a PostgreSQL connection, shared by ``PgConn`` and ``PgPooledConn`` (stub only:
     at run time each class has its own)."""
@@ -239,11 +247,8 @@ class PgCopyOut:
     def finish(self, timeout: float | None = None) -> asyncio.Future[str]: ...
 
 @final
-class PgPooledConn(_PgCalls):
+class PgPooledConn(_PgCalls, _Lent):
     """A connection lent by a ``PgPool``: ``PgConn``'s calls, refused after ``release``."""
-
-    def is_released(self) -> bool: ...
-    def release(self) -> asyncio.Future[None]: ...
 
 @final
 class PoolHookCall:
@@ -256,10 +261,19 @@ class PoolHookCall:
     def connection(self) -> Any: ...
     def finish(self, error: str | None = None) -> None: ...
 
-class _NativePool:
+class _NativePool(Generic[_Lent_T]):
     """What every backend's native pool has (stub only: at run time each backend's class
     has its own)."""
 
+    def __new__(
+        cls,
+        bridge: Bridge,
+        settings: dict[str, Any],
+        options: dict[str, Any],
+        init_hook: bool = False,
+        reset_hook: bool = False,
+    ) -> Self: ...
+    def acquire(self, timeout: float | None = None) -> asyncio.Future[_Lent_T]: ...
     def start(self) -> asyncio.Future[None]: ...
     def query(
         self,
@@ -285,18 +299,8 @@ class _NativePool:
     def expire_connections(self) -> None: ...
 
 @final
-class PgPool(_NativePool):
+class PgPool(_NativePool[PgPooledConn]):
     """The native PostgreSQL pool; ``ferrule.Pool`` is its Python face."""
-
-    def __new__(
-        cls,
-        bridge: Bridge,
-        settings: dict[str, Any],
-        options: dict[str, Any],
-        init_hook: bool = False,
-        reset_hook: bool = False,
-    ) -> PgPool: ...
-    def acquire(self, timeout: float | None = None) -> asyncio.Future[PgPooledConn]: ...
 
 @final
 class TdsStmt:
@@ -370,25 +374,12 @@ class _TdsCalls:
 class TdsConn(_TdsCalls): ...
 
 @final
-class TdsPooledConn(_TdsCalls):
+class TdsPooledConn(_TdsCalls, _Lent):
     """A connection lent by a ``TdsPool``: ``TdsConn``'s calls until it is released."""
 
-    def is_released(self) -> bool: ...
-    def release(self) -> asyncio.Future[None]: ...
-
 @final
-class TdsPool(_NativePool):
+class TdsPool(_NativePool[TdsPooledConn]):
     """The native SQL Server pool; ``ferrule.Pool`` is its Python face."""
-
-    def __new__(
-        cls,
-        bridge: Bridge,
-        settings: dict[str, Any],
-        options: dict[str, Any],
-        init_hook: bool = False,
-        reset_hook: bool = False,
-    ) -> TdsPool: ...
-    def acquire(self, timeout: float | None = None) -> asyncio.Future[TdsPooledConn]: ...
 
 def pg_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[PgConn]: ...
 
@@ -527,25 +518,12 @@ class _TntCalls:
 class TntConn(_TntCalls): ...
 
 @final
-class TntPooledConn(_TntCalls):
+class TntPooledConn(_TntCalls, _Lent):
     """A connection lent by a ``TntPool``: ``TntConn``'s calls until it is released."""
 
-    def is_released(self) -> bool: ...
-    def release(self) -> asyncio.Future[None]: ...
-
 @final
-class TntPool(_NativePool):
+class TntPool(_NativePool[TntPooledConn]):
     """The native Tarantool pool; ``ferrule.Pool`` is its Python face."""
-
-    def __new__(
-        cls,
-        bridge: Bridge,
-        settings: dict[str, Any],
-        options: dict[str, Any],
-        init_hook: bool = False,
-        reset_hook: bool = False,
-    ) -> TntPool: ...
-    def acquire(self, timeout: float | None = None) -> asyncio.Future[TntPooledConn]: ...
 
 def tnt_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[TntConn]: ...
 
