@@ -12,6 +12,10 @@ Forms (the SQLAlchemy convention for slashes):
 
 ferrule's settings may also be given as query parameters (``?busy_timeout=2&detect_types=1``);
 keyword arguments override them.
+
+``sync_url`` (also ``syncUrl``) makes the file a libSQL embedded replica of that primary, with
+``authToken`` (also ``auth_token``), ``sync_interval``, ``read_your_writes`` and
+``connect_timeout``.
 """
 
 from __future__ import annotations
@@ -19,16 +23,28 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from ferrule.exceptions import InterfaceError
+from ferrule.exceptions import InterfaceError, NotSupportedError
 
 # SQLite's own URI query parameters (https://sqlite.org/uri.html).
 SQLITE_URI_PARAMS = frozenset({"mode", "cache", "vfs", "immutable", "nolock", "psow", "modeof"})
 
-_FLOAT = ("busy_timeout", "command_timeout")
+_FLOAT = ("busy_timeout", "command_timeout", "sync_interval", "connect_timeout")
 _INT = ("statement_cache_size",)
-_BOOL = ("detect_types", "foreign_keys", "read_only", "create", "inline", "query_only")
-_TEXT = ("journal_mode", "synchronous", "transaction_mode")
+_BOOL = (
+    "detect_types",
+    "foreign_keys",
+    "read_only",
+    "create",
+    "inline",
+    "query_only",
+    "read_your_writes",
+)
+_TEXT = ("journal_mode", "synchronous", "transaction_mode", "sync_url", "auth_token")
 SETTINGS = frozenset((*_FLOAT, *_INT, *_BOOL, *_TEXT))
+# Settings of embedded replicas only.
+REPLICA_SETTINGS = ("auth_token", "sync_interval", "read_your_writes", "connect_timeout")
+# Other spellings of URL parameters (libSQL's).
+_ALIASES = {"syncUrl": "sync_url", "authToken": "auth_token"}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -66,6 +82,7 @@ def parse_url(dsn: str) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     sqlite_params: list[tuple[str, str]] = []
     for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        key = _ALIASES.get(key, key)
         if key in SETTINGS:
             settings[key] = _convert(key, value)
         elif key in SQLITE_URI_PARAMS or target.startswith("file:"):
@@ -73,12 +90,6 @@ def parse_url(dsn: str) -> dict[str, Any]:
         elif key == "encryption_key":
             raise InterfaceError(
                 "give encryption_key as a keyword argument, not in the URL (URLs end up in logs)"
-            )
-        elif key in ("sync_url", "syncUrl", "authToken"):
-            raise InterfaceError(
-                f"sqlite URL parameter {key!r} is for libSQL embedded replicas, which ferrule "
-                "does not support (see docs/sqlite.md); use a libsql:// URL for a remote "
-                "database"
             )
         else:
             ours = ", ".join(sorted(SETTINGS))
@@ -133,9 +144,46 @@ def build_settings(dsn: str | None, overrides: dict[str, Any]) -> dict[str, Any]
                 f"path, encryption_key, {', '.join(sorted(SETTINGS))}"
             )
     settings.setdefault("command_timeout", None)
+    _check_replica(settings)
     mode = settings.get("transaction_mode")
     if mode is not None and mode not in ("deferred", "immediate", "exclusive"):
         raise InterfaceError(
             f"invalid transaction_mode {mode!r}: use deferred, immediate or exclusive"
         )
     return settings
+
+
+def _check_replica(settings: dict[str, Any]) -> None:
+    """An embedded replica needs a plain file; its settings mean nothing without one."""
+    if settings.get("sync_url") is None:
+        given = [k for k in REPLICA_SETTINGS if settings.get(k) is not None]
+        if given:
+            raise InterfaceError(
+                f"{', '.join(given)} only apply to an embedded replica: give sync_url too"
+            )
+        return
+    url = str(settings["sync_url"])
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("libsql", "https", "http"):
+        raise InterfaceError(
+            f"sync_url must be a libsql://, https:// or http:// URL, not {url!r}"
+        )
+    if settings["path"] == ":memory:" or settings.get("uri"):
+        raise InterfaceError(
+            "an embedded replica needs a plain file path (not :memory: or a file: URI with "
+            "options): the local copy is a file that outlives the connection"
+        )
+    if settings.get("encryption_key") is not None:
+        raise NotSupportedError(
+            "an embedded replica cannot be encrypted: the primary's pages are copied into it "
+            "as they are, and SQLCipher needs room at the end of each page for its own data"
+        )
+    if settings.get("journal_mode") not in (None, "wal"):
+        raise InterfaceError(
+            "an embedded replica always uses journal_mode=wal (its pages are applied while "
+            "readers read)"
+        )
+    for key in ("read_only", "query_only"):
+        settings.pop(key, None)
+    interval = settings.get("sync_interval")
+    if interval is not None and interval <= 0:
+        raise InterfaceError(f"sync_interval must be a positive number of seconds, not {interval}")

@@ -222,6 +222,11 @@ async def connect(
     statement_cache_size: int | None = None,
     inline: bool | None = None,
     encryption_key: str | bytes | None = None,
+    sync_url: str | None = None,
+    auth_token: str | None = None,
+    sync_interval: float | None = None,
+    read_your_writes: bool | None = None,
+    connect_timeout: float | None = None,
     **kwargs: Any,
 ) -> SqliteConnection:
     """Open a SQLite database.
@@ -239,6 +244,14 @@ async def connect(
     ``immediate``, ``exclusive``). ``inline=False`` never runs statements on the event loop.
     ``encryption_key`` (text or bytes): the database is encrypted at rest (SQLCipher); a new
     file is created encrypted, an existing one must have been made with the same key.
+
+    ``sync_url`` (``libsql://``, ``https://`` or ``http://``) makes the file a libSQL
+    embedded replica of that primary and returns a :class:`SqliteReplicaConnection`: a new
+    file is first copied from the primary and brought up to date; an existing replica opens
+    as it is, even with the primary out of reach. ``auth_token``: the primary's token.
+    ``sync_interval`` (seconds): also sync in the background. ``read_your_writes`` (default
+    True): after a write, pull before answering. ``connect_timeout`` (seconds, default 30):
+    for each connection to the primary.
     """
     settings = _sqlitedsn.build_settings(
         dsn,
@@ -256,9 +269,18 @@ async def connect(
             "statement_cache_size": statement_cache_size,
             "inline": inline,
             "encryption_key": encryption_key,
+            "sync_url": sync_url,
+            "auth_token": auth_token,
+            "sync_interval": sync_interval,
+            "read_your_writes": read_your_writes,
+            "connect_timeout": connect_timeout,
             **kwargs,
         },
     )
+    if settings.get("sync_url") is not None:
+        from ferrule.sqlite_replica import connect_replica
+
+        return await connect_replica(settings)
     bridge = _bridge.get_bridge()
     impl = await _bridge.wait(bridge, sqlite_connect(bridge, settings))
     return SqliteConnection(impl, bridge, settings, settings["command_timeout"])

@@ -26,7 +26,12 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ferrule import _sqlitedsn
-from ferrule.exceptions import ConnectionClosedError, InterfaceError, PoolTimeoutError
+from ferrule.exceptions import (
+    ConnectionClosedError,
+    InterfaceError,
+    NotSupportedError,
+    PoolTimeoutError,
+)
 from ferrule.sqlite_connection import SqliteConnection, connect
 
 if TYPE_CHECKING:
@@ -169,6 +174,11 @@ class SqlitePool:
                 raise InterfaceError(f"{name} must be a coroutine function, not {hook!r}")
         self._setup, self._init, self._reset = setup, init, reset
         settings = _sqlitedsn.build_settings(dsn, {})
+        if settings.get("sync_url") is not None or connect_kwargs.get("sync_url") is not None:
+            raise NotSupportedError(
+                "a pool of libSQL embedded replicas is not supported: each connection would "
+                "pull into the same file; open one replica with ferrule.connect()"
+            )
         in_memory = settings["path"] == ":memory:" and "path" not in connect_kwargs
         # Each connection to ":memory:" is a database of its own: one connection serves all.
         self._readers_wanted = 0 if in_memory else readers

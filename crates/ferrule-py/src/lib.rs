@@ -54,6 +54,11 @@ fn ferrule_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sqlite::connection::sqlite_connect, m)?)?;
     m.add_class::<sqlite::remote::LibsqlConn>()?;
     m.add_function(wrap_pyfunction!(sqlite::remote::libsql_connect, m)?)?;
+    m.add_class::<sqlite::replica::SqliteReplica>()?;
+    m.add_function(wrap_pyfunction!(
+        sqlite::replica::sqlite_replica_connect,
+        m
+    )?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

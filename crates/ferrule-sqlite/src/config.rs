@@ -89,6 +89,10 @@ pub struct SqliteConfig {
     pub inline: bool,
     /// The key of a database encrypted at rest (SQLCipher); `None`: a plain database.
     pub encryption_key: Option<EncryptionKey>,
+    /// The local side of an embedded replica: only statements that read run here; the others
+    /// (writes, transaction control, statements that do not prepare locally) are answered
+    /// with `replica::ROUTE_REMOTE` unrun, for the caller to send to the primary.
+    pub replica: bool,
 }
 
 /// An encryption key; its `Debug` form hides it, so it never reaches a log or an error.
@@ -116,6 +120,7 @@ impl Default for SqliteConfig {
             query_only: false,
             inline: true,
             encryption_key: None,
+            replica: false,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::config::SqliteConfig;
 use crate::control::{Control, Stop, PROGRESS_OPS};
 use crate::encryption::apply_key;
 use crate::error::{from_db, from_rusqlite};
+use crate::replica::route_remote;
 use crate::rows::{QueryResult, RowSet};
 use crate::stmt::{skip_blank, RawStmt, StmtMeta};
 
@@ -63,6 +64,8 @@ pub(crate) struct Session {
     control: Arc<Control>,
     next_cursor: u64,
     pub inline_allowed: bool,
+    /// The local copy of an embedded replica: see `SqliteConfig::replica`.
+    replica: bool,
 }
 
 // SAFETY: the raw handle is the one `conn` owns; a session is used by one thread at a time
@@ -113,6 +116,7 @@ impl Session {
             control,
             next_cursor: 1,
             inline_allowed: cfg.inline,
+            replica: cfg.replica,
         };
         for pragma in cfg.pragmas() {
             session.execute_script(&pragma)?;
@@ -138,7 +142,10 @@ impl Session {
             return Ok(Lookup::Single);
         }
         // SAFETY: our live handle, on the thread that holds the session.
-        let prepared = unsafe { RawStmt::prepare(self.db, sql, true)? };
+        let prepared = unsafe { RawStmt::prepare(self.db, sql, true) };
+        // On a replica a statement that does not prepare here (a table the copy does not
+        // have yet) is the primary's to run, or to refuse.
+        let prepared = prepared.map_err(|e| if self.replica { route_remote() } else { e })?;
         let Some(stmt) = prepared.stmt else {
             return Err(Error::interface("the query is empty"));
         };
@@ -175,7 +182,11 @@ impl Session {
 
     fn run_cached(&mut self, sql: &str, args: &[Value], keep: Keep) -> Result<QueryResult> {
         let db = self.db;
+        let replica = self.replica;
         let entry = self.cache.get_mut(sql).expect("looked up just before");
+        if replica && !entry.meta.runs_on_replica() {
+            return Err(route_remote());
+        }
         let started = Instant::now();
         let result = run(db, &entry.stmt, &mut entry.meta, args, keep, None);
         entry.meta.record_cost(started.elapsed().as_micros() as u64);
@@ -195,7 +206,11 @@ impl Session {
         }
         let db = self.db;
         let control = self.control.clone();
+        let replica = self.replica;
         let entry = self.cache.get_mut(sql)?;
+        if replica && !entry.meta.runs_on_replica() {
+            return Some(Err(route_remote()));
+        }
         if !entry.meta.cheaper_than(INLINE_MAX_MICROS) {
             return None;
         }
@@ -222,6 +237,9 @@ impl Session {
         if let Lookup::Single = self.lookup(sql)? {
             return self.run_cached(sql, &[], Keep::Count).map(|r| r.status());
         }
+        if self.replica {
+            self.check_script_reads(sql)?;
+        }
         let mut rest = sql;
         let mut status = String::new();
         loop {
@@ -242,8 +260,31 @@ impl Session {
         }
     }
 
+    /// On a replica: a script runs here only when each of its statements reads.
+    fn check_script_reads(&mut self, sql: &str) -> Result<()> {
+        let mut rest = skip_blank(sql);
+        while !rest.is_empty() {
+            // SAFETY: our live handle, on the thread that holds the session.
+            let prepared =
+                unsafe { RawStmt::prepare(self.db, rest, false) }.map_err(|_| route_remote())?;
+            if let Some(stmt) = &prepared.stmt {
+                if !StmtMeta::new(&rest[..prepared.tail], stmt).runs_on_replica() {
+                    return Err(route_remote());
+                }
+            } else if prepared.tail == 0 {
+                break;
+            }
+            rest = skip_blank(&rest[prepared.tail..]);
+        }
+        Ok(())
+    }
+
     /// Runs `sql` once per argument row, all or nothing (inside a savepoint).
     pub fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64> {
+        if self.replica {
+            // Running a statement many times is for writes, which are the primary's.
+            return Err(route_remote());
+        }
         if let Lookup::Multiple = self.lookup(sql)? {
             return Err(one_statement_only());
         }
@@ -285,7 +326,8 @@ impl Session {
         n: usize,
     ) -> Result<(u64, QueryResult)> {
         // SAFETY: our live handle, on the thread that holds the session.
-        let prepared = unsafe { RawStmt::prepare(self.db, sql, false)? };
+        let prepared = unsafe { RawStmt::prepare(self.db, sql, false) };
+        let prepared = prepared.map_err(|e| if self.replica { route_remote() } else { e })?;
         let Some(stmt) = prepared.stmt else {
             return Err(Error::interface("the query is empty"));
         };
@@ -293,6 +335,9 @@ impl Session {
             return Err(one_statement_only());
         }
         let mut meta = Arc::new(StmtMeta::new(sql, &stmt));
+        if self.replica && !meta.runs_on_replica() {
+            return Err(route_remote());
+        }
         let result = run(self.db, &stmt, &mut meta, args, Keep::All, Some(n))?;
         let id = self.next_cursor;
         self.next_cursor += 1;

@@ -262,6 +262,18 @@ pub(crate) fn skip_blank(sql: &str) -> &str {
 }
 
 /// The first keyword of `sql`, skipping whitespace and comments.
+impl StmtMeta {
+    /// Whether an embedded replica may run this statement on its local copy: it reads, and it
+    /// does not open or close a transaction (those go to the primary, where the writes are).
+    pub fn runs_on_replica(&self) -> bool {
+        self.readonly
+            && !matches!(
+                self.verb.as_str(),
+                "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE"
+            )
+    }
+}
+
 fn first_keyword(sql: &str) -> String {
     skip_blank(sql)
         .chars()

@@ -57,7 +57,7 @@ impl Deliver for Opened {
     }
 }
 
-struct Prepared(Arc<StmtMeta>);
+pub(super) struct Prepared(pub Arc<StmtMeta>);
 
 impl SqliteStmt {
     pub fn meta(&self) -> &Arc<StmtMeta> {
@@ -77,9 +77,9 @@ impl Deliver for Prepared {
 }
 
 /// A cursor's first batch: `(cursor id, (records, more))`.
-struct CursorOpened {
-    id: u64,
-    rows: Rows,
+pub(super) struct CursorOpened {
+    pub id: u64,
+    pub rows: Rows,
 }
 
 impl Deliver for CursorOpened {
@@ -114,18 +114,23 @@ pub fn sqlite_connect<'py>(
     Ok(future)
 }
 
-fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
+pub(super) fn ctl(timeout: Option<f64>) -> PyResult<(CallCtl, CancellationToken)> {
     let token = CancellationToken::new();
     Ok((CallCtl::new(seconds(timeout)?, Some(token.clone())), token))
 }
 
-fn cursor_id(portal: &str) -> PyResult<u64> {
+pub(super) fn cursor_id(portal: &str) -> PyResult<u64> {
     portal
         .parse()
         .map_err(|_| PyValueError::new_err(format!("not a SQLite cursor id: {portal:?}")))
 }
 
 impl SqliteConn {
+    /// The native connection (a backup target).
+    pub(super) fn native(&self) -> &SqliteConnection {
+        &self.conn
+    }
+
     /// The awaitable of a call done inline.
     fn inline_ready<'py, T: Deliver + 'static>(
         &self,

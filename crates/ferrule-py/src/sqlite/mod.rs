@@ -4,4 +4,5 @@ pub mod config;
 pub mod connection;
 pub mod convert;
 pub mod remote;
+pub mod replica;
 pub mod results;

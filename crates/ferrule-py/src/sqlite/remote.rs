@@ -13,9 +13,9 @@ use ferrule_sqlite::{Keep, QueryResult, RemoteConfig, RemoteConnection};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::PyDict;
 
-use super::connection::SqliteStmt;
+use super::connection::{cursor_id, CursorOpened, SqliteStmt};
 use super::results::{Rows, Shape};
 use crate::bridge::{Bridge, Deliver, Text, Unit};
 use crate::convert::to_values;
@@ -23,15 +23,88 @@ use crate::settings::seconds;
 
 const BACKEND: &str = "sqlite";
 
-/// Results of open cursors, handed out in batches.
-type Cursors = Arc<Mutex<HashMap<u64, (QueryResult, usize)>>>;
+/// Cursors over a remote database: each reads its whole result in one request and hands it
+/// out in batches (Hrana's HTTP pipeline has no server-side cursor). Ids start at `first_id`.
+#[derive(Clone)]
+pub(super) struct RemoteCursors {
+    open: Arc<Mutex<HashMap<u64, (QueryResult, usize)>>>,
+    first_id: u64,
+}
+
+impl RemoteCursors {
+    pub fn new(first_id: u64) -> RemoteCursors {
+        RemoteCursors {
+            open: Arc::default(),
+            first_id,
+        }
+    }
+
+    pub fn owns(&self, id: u64) -> bool {
+        id >= self.first_id
+    }
+
+    /// Runs the cursor's statement and resolves to its first batch.
+    pub fn open(
+        &self,
+        conn: RemoteConnection,
+        sql: String,
+        values: Vec<Value>,
+        prefetch: usize,
+        timeout: Option<Duration>,
+        detect_types: bool,
+    ) -> impl Future<Output = Result<CursorOpened, Error>> + Send + 'static {
+        let open = self.open.clone();
+        let first_id = self.first_id;
+        let prefetch = prefetch.max(1);
+        async move {
+            let all = within(timeout, conn.query(&sql, &values, Keep::All)).await?;
+            let first = slice(&all, 0, prefetch);
+            let mut map = open.lock();
+            let id = map.keys().max().map_or(first_id, |m| m + 1);
+            if first.more {
+                map.insert(id, (all, prefetch));
+            }
+            Ok(CursorOpened {
+                id,
+                rows: Rows {
+                    result: first,
+                    shape: Shape::Batch,
+                    detect_types,
+                },
+            })
+        }
+    }
+
+    /// The next `count` rows of cursor `id`; the last batch releases it.
+    pub fn fetch(&self, id: u64, count: usize, detect_types: bool) -> PyResult<Rows> {
+        let count = count.max(1);
+        let mut map = self.open.lock();
+        let Some((all, pos)) = map.get_mut(&id) else {
+            return Err(PyValueError::new_err("the cursor is closed"));
+        };
+        let part = slice(all, *pos, count);
+        *pos += count;
+        if !part.more {
+            map.remove(&id);
+        }
+        Ok(Rows {
+            result: part,
+            shape: Shape::Batch,
+            detect_types,
+        })
+    }
+
+    pub fn close(&self, id: u64) {
+        self.open.lock().remove(&id);
+    }
+}
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
 pub struct LibsqlConn {
     conn: RemoteConnection,
     bridge: Py<Bridge>,
     detect_types: bool,
-    cursors: Cursors,
+    cursors: RemoteCursors,
 }
 
 struct Opened {
@@ -48,7 +121,7 @@ impl Deliver for Opened {
                 conn: self.conn,
                 bridge: self.bridge,
                 detect_types: self.detect_types,
-                cursors: Arc::default(),
+                cursors: RemoteCursors::new(1),
             },
         )?
         .into_any())
@@ -95,7 +168,7 @@ pub fn libsql_connect<'py>(
 
 /// Runs `job` within `timeout`; an expired call is abandoned (the connection replaces its
 /// stream before the next call).
-async fn within<T>(
+pub(super) async fn within<T>(
     timeout: Option<Duration>,
     job: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
@@ -107,21 +180,6 @@ async fn within<T>(
                 t.as_secs_f64()
             )))
         }),
-    }
-}
-
-struct CursorOpened {
-    id: u64,
-    rows: Rows,
-}
-
-impl Deliver for CursorOpened {
-    fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let batch = Box::new(self.rows).deliver(py)?;
-        let id = PyString::new(py, &self.id.to_string()).into_any();
-        Ok(PyTuple::new(py, [id, batch.into_bound(py)])?
-            .into_any()
-            .unbind())
     }
 }
 
@@ -157,7 +215,7 @@ impl LibsqlConn {
 }
 
 /// A batch of rows `[from, from + n)` of a result, as a new result.
-fn slice(result: &QueryResult, from: usize, n: usize) -> QueryResult {
+pub(super) fn slice(result: &QueryResult, from: usize, n: usize) -> QueryResult {
     let mut part = ferrule_sqlite::RowSet::empty_like(&result.rows);
     let end = (from + n).min(result.rows.len());
     for row in from..end {
@@ -269,29 +327,15 @@ impl LibsqlConn {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let values = to_values(args, "?")?;
-        let timeout = seconds(timeout)?;
-        let conn = self.conn.clone();
-        let sql = stmt.meta().sql.clone();
-        let cursors = self.cursors.clone();
-        let detect_types = self.detect_types;
-        let prefetch = prefetch.max(1);
-        self.submit(py, async move {
-            let all = within(timeout, conn.query(&sql, &values, Keep::All)).await?;
-            let first = slice(&all, 0, prefetch);
-            let mut map = cursors.lock();
-            let id = map.keys().max().map_or(1, |m| m + 1);
-            if first.more {
-                map.insert(id, (all, prefetch));
-            }
-            Ok(CursorOpened {
-                id,
-                rows: Rows {
-                    result: first,
-                    shape: Shape::Batch,
-                    detect_types,
-                },
-            })
-        })
+        let job = self.cursors.open(
+            self.conn.clone(),
+            stmt.meta().sql.clone(),
+            values,
+            prefetch,
+            seconds(timeout)?,
+            self.detect_types,
+        );
+        self.submit(py, job)
     }
 
     #[pyo3(signature = (stmt, portal, count, timeout=None))]
@@ -304,33 +348,15 @@ impl LibsqlConn {
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = (stmt, timeout);
-        let id: u64 = portal
-            .parse()
-            .map_err(|_| PyValueError::new_err(format!("not a cursor id: {portal:?}")))?;
-        let mut map = self.cursors.lock();
-        let part = match map.get_mut(&id) {
-            Some((all, pos)) => {
-                let part = slice(all, *pos, count.max(1));
-                *pos += count.max(1);
-                part
-            }
-            None => return Err(PyValueError::new_err("the cursor is closed")),
-        };
-        if !part.more {
-            map.remove(&id);
-        }
-        drop(map);
-        let rows = Rows {
-            result: part,
-            shape: Shape::Batch,
-            detect_types: self.detect_types,
-        };
+        let rows = self
+            .cursors
+            .fetch(cursor_id(portal)?, count, self.detect_types)?;
         Bridge::ready(self.bridge.bind(py), BACKEND, Ok(rows))
     }
 
     fn cursor_close(&self, portal: &str) {
         if let Ok(id) = portal.parse::<u64>() {
-            self.cursors.lock().remove(&id);
+            self.cursors.close(id);
         }
     }
 

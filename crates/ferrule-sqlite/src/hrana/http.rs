@@ -1,6 +1,7 @@
-//! A minimal HTTP/1.1 client for Hrana: POST of a JSON body over one kept-alive connection
-//! (plain TCP or rustls), responses with Content-Length or chunked bodies. Hrana needs nothing
-//! more, and a full HTTP stack would cost more to build than this whole backend.
+//! A minimal HTTP/1.1 client for libSQL: POST of a JSON body (Hrana) and GET (the sync
+//! protocol of embedded replicas) over one kept-alive connection (plain TCP or rustls),
+//! responses with Content-Length or chunked bodies. libSQL needs nothing more, and a full
+//! HTTP stack would cost more to build than this whole backend.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,30 +162,46 @@ impl HttpClient {
     /// POSTs `body` to `path` (after the endpoint's prefix). A request is never sent twice:
     /// a kept-alive connection the server has closed is noticed before it is reused.
     pub async fn post(&mut self, path: &str, body: &[u8]) -> Result<Response> {
+        self.request("POST", path, Some(body)).await
+    }
+
+    /// GETs `path` (after the endpoint's prefix).
+    pub async fn get(&mut self, path: &str) -> Result<Response> {
+        self.request("GET", path, None).await
+    }
+
+    async fn request(&mut self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Response> {
         if let Some(conn) = self.conn.as_mut() {
             if is_stale(conn).await {
                 self.conn = None;
             }
         }
-        self.try_post(path, body)
+        self.try_request(method, path, body)
             .await
             .map_err(PostError::into_error)
     }
 
-    async fn try_post(&mut self, path: &str, body: &[u8]) -> Result<Response, PostError> {
+    async fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Response, PostError> {
         let mut conn = match self.conn.take() {
             Some(c) => c,
             None => self.connect().await.map_err(PostError::Failed)?,
         };
         let ep = &self.endpoint;
         let mut head = format!(
-            "POST {}{} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: keep-alive\r\n",
-            ep.prefix,
-            path,
-            ep.host,
-            body.len()
+            "{method} {}{} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n",
+            ep.prefix, path, ep.host,
         );
+        if let Some(body) = body {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
         if let Some(auth) = &self.auth {
             head.push_str("Authorization: ");
             head.push_str(auth);
@@ -194,7 +211,9 @@ impl HttpClient {
         let stream = conn.get_mut();
         let sent = async {
             stream.write_all(head.as_bytes()).await?;
-            stream.write_all(body).await?;
+            if let Some(body) = body {
+                stream.write_all(body).await?;
+            }
             stream.flush().await
         }
         .await;

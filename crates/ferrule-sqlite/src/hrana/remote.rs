@@ -49,9 +49,23 @@ pub struct RemoteConnection {
 impl RemoteConnection {
     /// Opens a stream on the server (one round trip, which also checks the credentials).
     pub async fn connect(cfg: &RemoteConfig) -> Result<RemoteConnection> {
+        let conn = RemoteConnection::unopened(cfg)?;
+        conn.pipeline(Vec::new()).await.map_err(|e| {
+            if e.kind == ErrorKind::ConnectionLost {
+                Error::connection_failure(e.message)
+            } else {
+                e
+            }
+        })?;
+        Ok(conn)
+    }
+
+    /// A connection whose stream opens with its first call: nothing is sent yet (an embedded
+    /// replica must open while its primary is out of reach).
+    pub fn unopened(cfg: &RemoteConfig) -> Result<RemoteConnection> {
         let endpoint = Endpoint::parse(&cfg.url)?;
         let http = HttpClient::new(endpoint, cfg.auth_token.clone(), cfg.connect_timeout);
-        let conn = RemoteConnection {
+        Ok(RemoteConnection {
             inner: Arc::new(Remote {
                 stream: Mutex::new(Stream {
                     http,
@@ -61,15 +75,7 @@ impl RemoteConnection {
                 closed: AtomicBool::new(false),
                 in_transaction: AtomicBool::new(false),
             }),
-        };
-        conn.pipeline(Vec::new()).await.map_err(|e| {
-            if e.kind == ErrorKind::ConnectionLost {
-                Error::connection_failure(e.message)
-            } else {
-                e
-            }
-        })?;
-        Ok(conn)
+        })
     }
 
     /// Sends `requests` (plus a `get_autocommit`) in one pipeline on the connection's stream
