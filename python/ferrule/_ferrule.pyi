@@ -587,6 +587,7 @@ def sqlite_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[S
 class LibsqlConn(_SqliteCalls): ...
 
 def libsql_connect(bridge: Bridge, settings: dict[str, Any]) -> asyncio.Future[LibsqlConn]: ...
+
 @final
 class SqliteReplica(_SqliteCalls):
     def backup(

@@ -164,9 +164,7 @@ def _check_replica(settings: dict[str, Any]) -> None:
         return
     url = str(settings["sync_url"])
     if urllib.parse.urlsplit(url).scheme.lower() not in ("libsql", "https", "http"):
-        raise InterfaceError(
-            f"sync_url must be a libsql://, https:// or http:// URL, not {url!r}"
-        )
+        raise InterfaceError(f"sync_url must be a libsql://, https:// or http:// URL, not {url!r}")
     if settings["path"] == ":memory:" or settings.get("uri"):
         raise InterfaceError(
             "an embedded replica needs a plain file path (not :memory: or a file: URI with "
