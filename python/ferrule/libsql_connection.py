@@ -4,8 +4,8 @@
 are taken as they are (``http`` for a local server). The connection keeps one Hrana stream
 open, so transactions work across calls as they do on an embedded database.
 
-Not available remotely: ``backup`` (SQLite's backup API needs the file) and embedded
-replicas with ``sync()`` (see docs/sqlite.md for why).
+Not available remotely: ``backup`` (SQLite's backup API needs the file). ``sync()`` belongs
+to embedded replicas: ``connect("sqlite:///local.db", sync_url=...)``.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ class LibsqlConnection(SqliteDialect):
         return url
 
     async def sync(self) -> None:
-        """Embedded replicas are not supported: there is no local copy to sync."""
+        """There is no local copy to sync: this connection talks to the server directly."""
         raise NotSupportedError(
-            "sync() is for libSQL embedded replicas, which ferrule does not support; "
-            "this connection talks to the server directly (see docs/sqlite.md)"
+            "sync() is for libSQL embedded replicas; this connection talks to the server "
+            "directly. Open a replica with connect('sqlite:///local.db', sync_url=...)"
         )
 
     def __repr__(self) -> str:

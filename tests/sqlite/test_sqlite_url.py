@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ferrule import InterfaceError
+from ferrule import InterfaceError, NotSupportedError
 from ferrule._sqlitedsn import build_settings, parse_url
 
 
@@ -48,13 +48,27 @@ def test_keywords_override_the_url() -> None:
         ("sqlite:///a.db?bogus=1", "unknown sqlite URL parameter 'bogus'"),
         ("sqlite:///a.db?busy_timeout=soon", "not a number"),
         ("sqlite:///a.db?detect_types=maybe", "use 1 or 0"),
-        ("sqlite:///a.db?sync_url=libsql://x", "embedded replicas"),
+        ("sqlite:///a.db?authToken=x", "only apply to an embedded replica"),
+        ("sqlite:///a.db?sync_url=ftp://x", "sync_url must be a libsql://"),
+        ("sqlite://:memory:?sync_url=libsql://x", "needs a plain file path"),
+        ("sqlite:///a.db?sync_url=libsql://x&journal_mode=delete", "always uses journal_mode=wal"),
         ("postgresql://x", "not a sqlite URL"),
     ],
 )
 def test_bad_urls_say_what_is_wrong(url: str, message: str) -> None:
     with pytest.raises(InterfaceError, match=message):
-        parse_url(url)
+        build_settings(url, {})
+
+
+def test_replica_urls_in_libsql_spelling() -> None:
+    s = build_settings(
+        "sqlite:///r.db?syncUrl=libsql://db.example.com&authToken=t&sync_interval=2.5",
+        {"read_your_writes": False},
+    )
+    assert s["sync_url"] == "libsql://db.example.com" and s["auth_token"] == "t"
+    assert s["sync_interval"] == 2.5 and s["read_your_writes"] is False
+    with pytest.raises(NotSupportedError, match="cannot be encrypted"):
+        build_settings("sqlite:///r.db?sync_url=http://h", {"encryption_key": "k"})
 
 
 def test_bad_keywords() -> None:
