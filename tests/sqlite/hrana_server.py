@@ -37,6 +37,11 @@ class HranaError(Exception):
         return {"message": self.message, "code": self.code}
 
 
+_TRANSACTION_STATEMENT = re.compile(
+    r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE
+)
+
+
 def _from_sqlite(exc: sqlite3.Error) -> HranaError:
     code = getattr(exc, "sqlite_errorname", None) or "SQLITE_ERROR"
     return HranaError(str(exc), code)
@@ -130,8 +135,11 @@ class Stream:
             raise _from_sqlite(exc) from exc
         params = [{"name": None} for _ in range(count)]
         # Nor is there a way to read a statement's columns without running it: run it inside
-        # a savepoint that is rolled back, which undoes any change it makes.
+        # a savepoint that is rolled back, which undoes any change it makes. Not a transaction
+        # statement: COMMIT in the savepoint would commit the stream's open transaction.
         cols: list[dict[str, Any]] = []
+        if _TRANSACTION_STATEMENT.match(sql):
+            return {"params": params, "cols": cols, "is_explain": False, "is_readonly": False}
         try:
             self.conn.execute("SAVEPOINT hrana_describe")
             try:
