@@ -1,30 +1,71 @@
-"""A Hrana 3 over HTTP test server on stdlib sqlite3, for libSQL remote-mode tests.
+"""A Hrana 3 over HTTP test server on stdlib sqlite3, with the libSQL sync protocol, for libSQL
+remote-mode and embedded-replica tests.
 
-It speaks what a libSQL server (sqld) speaks to HTTP clients: ``POST /v2/pipeline`` and
+Hrana: it speaks what a libSQL server (sqld) speaks to HTTP clients: ``POST /v2/pipeline`` and
 ``/v3/pipeline`` (JSON pipelines of ``execute``, ``batch``, ``sequence``, ``describe``,
 ``store_sql``, ``close_sql``, ``get_autocommit`` and ``close`` requests on a stream named by
 its baton), ``POST /v3/cursor`` (a batch streamed as newline-delimited JSON), ``GET /v2``,
 ``GET /v3`` and ``GET /health``, with bearer-token auth. Each stream has its own sqlite3
-connection to one database file, so transactions span requests as on a real server. The
-official ``libsql`` Python client is run against it in the suite, to keep it honest.
+connection to one database file, so transactions span requests as on a real server.
+
+Sync (the "v2" protocol the ``libsql`` crate uses for embedded replicas when ``GET /info``
+answers 2xx), on the same base URL and token, when the database is a file:
+
+- ``GET /info`` -> ``{"current_generation": G}``.
+- ``GET /export/{G}`` -> the database file as it was when generation ``G`` began.
+- ``GET /sync/{G}/{start}/{end}`` -> the committed WAL frames ``start..end-1`` of generation
+  ``G`` (1-based, at least one), each a raw 24-byte SQLite WAL frame header and a 4096-byte
+  page; 400 ``{"generation": current}`` when ``start`` is past the generation's last frame.
+- ``POST /sync/...`` (pushing a replica's local frames) -> 405: only remote writes are served.
+- ``POST /admin/checkpoint[?wait=seconds]`` -> ``{"generation": G+1}``: once no stream holds a
+  transaction (409 if one still does after ``wait``, 5 s by default), keeps the ending
+  generation's frames for late replicas, checkpoints the WAL into the file (TRUNCATE), and
+  starts the next generation with that file as its export.
+
+For sync the database runs in WAL mode with 4096-byte pages and SQLite never checkpoints by
+itself: one connection stays open for the server's life (the last one to close would
+checkpoint), automatic checkpoints are off on every connection, and SQL that would checkpoint
+or leave WAL mode (``PRAGMA wal_checkpoint``, ``journal_mode=...``, ``wal_autocheckpoint=...``)
+is refused. Generation ``G``'s frame ``N`` is frame ``N`` of the ``-wal`` file, read by
+:class:`WalFrames`. Generation 1's export is the file at start.
+
+The official ``libsql`` Python client is run against it in the suite, to keep it honest.
 
 Run it by hand: ``python tests/sqlite/hrana_server.py [db path] [token]`` prints its URL.
+:class:`HranaProcess` runs it so from tests, with helpers for the admin call and raw SQL.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
 import re
 import secrets
 import sqlite3
+import struct
+import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
 from typing import Any
+
+# The sync protocol's frames carry 4096-byte pages (the client's fixed frame size).
+PAGE_SIZE = 4096
+WAL_HEADER_SIZE = 32
+FRAME_HEADER_SIZE = 24
+FRAME_SIZE = FRAME_HEADER_SIZE + PAGE_SIZE
+_WAL_MAGIC = 0x377F0682  # | 1 when the checksums are computed on big-endian words
+_WAL_VERSION = 3007000
+_DEFAULT_CHECKPOINT_WAIT = 5.0
 
 
 class HranaError(Exception):
@@ -75,11 +116,27 @@ def encode_value(v: Any) -> dict[str, Any]:
     return {"type": "blob", "base64": base64.b64encode(bytes(v)).decode().rstrip("=")}
 
 
+def _keep_wal(action: int, arg1: str | None, arg2: str | None, *_: str | None) -> int:
+    """sqlite3 authorizer: refuses the pragmas that would checkpoint the WAL or take the
+    database out of WAL mode behind the sync protocol's back."""
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        if name == "wal_checkpoint":
+            return sqlite3.SQLITE_DENY
+        if name in ("journal_mode", "wal_autocheckpoint") and arg2 is not None:
+            return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
 class Stream:
     """A server-side stream: one sqlite3 connection and the SQL texts stored on it."""
 
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # Automatic checkpoints are per connection: off here too, or a commit could move
+        # frames out of the WAL that sync clients have not pulled yet.
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        self.conn.set_authorizer(_keep_wal)
         self.sql: dict[int, str] = {}
         self.lock = threading.Lock()
 
@@ -215,6 +272,188 @@ def _statement_end(sql: str) -> int:
     return len(sql)
 
 
+class WalError(Exception):
+    """The WAL cannot be served as the sync protocol needs it."""
+
+
+def wal_checksum(data: bytes, sums: tuple[int, int], big_endian: bool) -> tuple[int, int]:
+    """SQLite's cumulative WAL checksum of ``data`` (a multiple of 8 bytes), from ``sums``."""
+    words = struct.unpack(f"{'>' if big_endian else '<'}{len(data) // 4}I", data)
+    s1, s2 = sums
+    pairs = iter(words)
+    for first, second in zip(pairs, pairs):
+        s1 = (s1 + first + s2) & 0xFFFFFFFF
+        s2 = (s2 + second + s1) & 0xFFFFFFFF
+    return s1, s2
+
+
+class WalFrames:
+    """The committed frames of a ``-wal`` file, as SQLite's recovery sees them.
+
+    A frame is valid while its salts are the header's and the checksum running from the
+    header through every frame so far matches its own; the committed prefix ends at the last
+    valid commit frame (non-zero database size). What follows it (a transaction that spilled
+    pages and rolled back, one being written, frames left over from before a WAL restart) is
+    not committed. Committed frames stay as they are until the WAL restarts, which rewrites
+    the header, so the prefix read so far is kept and a call reads only what was appended.
+    """
+
+    def __init__(self, wal_path: str) -> None:
+        self.wal_path = wal_path
+        self._header = b""
+        self._big_endian = False
+        self._frames: list[bytes] = []
+        self._sums = (0, 0)
+
+    def committed(self) -> list[bytes]:
+        """The committed frames, header and page each, in WAL order (a new list)."""
+        try:
+            wal = open(self.wal_path, "rb")
+        except FileNotFoundError:
+            self._restart(b"")
+            return []
+        with wal:
+            header = wal.read(WAL_HEADER_SIZE)
+            if header != self._header:
+                self._restart(header)
+            if self._header:
+                self._extend(wal)
+        return list(self._frames)
+
+    def _restart(self, header: bytes) -> None:
+        self._frames = []
+        self._header = b""
+        if len(header) < WAL_HEADER_SIZE:
+            return
+        magic, version, page_size = struct.unpack(">III", header[:12])
+        if magic | 1 != _WAL_MAGIC | 1 or version != _WAL_VERSION:
+            return
+        big_endian = bool(magic & 1)
+        sums = wal_checksum(header[:24], (0, 0), big_endian)
+        if sums != struct.unpack(">II", header[24:32]):
+            return
+        if page_size != PAGE_SIZE:
+            raise WalError(f"{self.wal_path}: page size {page_size}, sync needs {PAGE_SIZE}")
+        self._header = header
+        self._big_endian = big_endian
+        self._sums = sums
+
+    def _extend(self, wal: Any) -> None:
+        wal.seek(WAL_HEADER_SIZE + len(self._frames) * FRAME_SIZE)
+        pending: list[bytes] = []
+        sums = self._sums
+        while True:
+            frame = wal.read(FRAME_SIZE)
+            if len(frame) < FRAME_SIZE or frame[8:16] != self._header[16:24]:
+                return
+            page_no, db_size = struct.unpack(">II", frame[:8])
+            if page_no == 0:
+                return
+            sums = wal_checksum(frame[:8], sums, self._big_endian)
+            sums = wal_checksum(frame[FRAME_HEADER_SIZE:], sums, self._big_endian)
+            if sums != struct.unpack(">II", frame[16:24]):
+                return
+            pending.append(frame)
+            if db_size:
+                self._frames.extend(pending)
+                pending = []
+                self._sums = sums
+
+
+def wal_index_max_frame(db_path: str) -> int:
+    """SQLite's own count of committed WAL frames: ``mxFrame`` of the WAL index header at the
+    start of the ``-shm`` file (native byte order). Stable only while nothing writes."""
+    with open(f"{db_path}-shm", "rb") as shm:
+        header = shm.read(48)
+    return int(struct.unpack_from("=I", header, 16)[0])
+
+
+def prepare_primary(conn: sqlite3.Connection) -> None:
+    """Puts the database in the shape sync needs: 4096-byte pages, WAL mode, and no
+    automatic checkpoints on ``conn``."""
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    if conn.execute("PRAGMA page_size").fetchone()[0] != PAGE_SIZE:
+        # An existing file keeps its page size until a VACUUM, which WAL mode does not allow.
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("VACUUM")
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if mode != "wal":
+        raise WalError(f"the database would not enter WAL mode (journal_mode is {mode})")
+
+
+class SyncSource:
+    """What the sync protocol serves: generations, the file each began with, and frames.
+
+    The current generation's frames are read from the live WAL; an ended generation's were
+    kept when it ended. ``keeper`` is the connection held open for the server's life.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.keeper = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        prepare_primary(self.keeper)
+        self._truncate_wal()
+        self.generation = 1
+        self.exports = {1: self._read_file()}
+        self.ended: dict[int, list[bytes]] = {}
+        self.wal = WalFrames(f"{path}-wal")
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.keeper.close()
+
+    def info(self) -> dict[str, Any]:
+        return {"current_generation": self.generation}
+
+    def export(self, generation: int) -> tuple[int, bytes | dict[str, Any]]:
+        with self.lock:
+            found = self.exports.get(generation)
+            current = self.generation
+        if found is None:
+            return 404, {"error": f"no generation {generation}; the current one is {current}"}
+        return 200, found
+
+    def frames(self, generation: int, start: int, end: int) -> tuple[int, bytes | dict[str, Any]]:
+        """Frames ``start..end-1`` of ``generation``."""
+        if start < 1 or end <= start:
+            return 400, {"error": f"bad frame range {start}..{end} (1-based, end exclusive)"}
+        with self.lock:
+            current = self.generation
+            if generation == current:
+                frames = self.wal.committed()
+            elif generation in self.ended:
+                frames = self.ended[generation]
+            else:
+                return 404, {"error": f"no generation {generation}; the current one is {current}"}
+        if start > len(frames):
+            # The client's "end of generation": it moves on if a later one exists.
+            return 400, {"generation": current}
+        return 200, b"".join(frames[start - 1 : end - 1])
+
+    def new_generation(self) -> int:
+        """Ends the current generation; the caller makes sure no stream writes meanwhile."""
+        with self.lock:
+            frames = self.wal.committed()
+            indexed = wal_index_max_frame(self.path)
+            if indexed != len(frames):
+                raise WalError(f"SQLite has {indexed} frames in the WAL, the walker {len(frames)}")
+            self._truncate_wal()
+            self.ended[self.generation] = frames
+            self.generation += 1
+            self.exports[self.generation] = self._read_file()
+            return self.generation
+
+    def _truncate_wal(self) -> None:
+        busy, _, _ = self.keeper.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise WalError("the WAL checkpoint was blocked by another connection")
+
+    def _read_file(self) -> bytes:
+        with open(self.path, "rb") as f:
+            return f.read()
+
+
 class HranaServer:
     """The server: ``start()`` returns its ``http://127.0.0.1:port`` URL."""
 
@@ -223,11 +462,18 @@ class HranaServer:
         self.token = token
         self.streams: dict[str, Stream] = {}
         self.requests: list[str] = []
-        # HRANA_TRACE=1 prints every request body to stderr.
+        # HRANA_TRACE=1 prints every GET path and POST body to stderr.
         self.trace = os.environ.get("HRANA_TRACE") == "1"
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
+        # Sync needs a file (each stream would have a private ":memory:" database).
+        self.sync = SyncSource(path) if path not in ("", ":memory:") else None
+        # The gate a new generation closes: Hrana requests count themselves in and wait while
+        # a checkpoint runs, so the WAL holds only committed transactions when it is cut.
+        self._gate = threading.Condition()
+        self._active = 0
+        self._checkpointing = False
 
     def start(self) -> str:
         server = self
@@ -240,8 +486,14 @@ class HranaServer:
 
             def do_GET(self) -> None:
                 server.requests.append(f"GET {self.path}")
-                if self.path in ("/v2", "/v3", "/health", "/version"):
+                if server.trace:
+                    print(f"GET {self.path}", file=sys.stderr)
+                route = urllib.parse.urlsplit(self.path).path
+                if route in ("/v2", "/v3", "/health", "/version"):
                     self._send(200, b"", "text/plain")
+                elif route == "/info" or route.startswith(("/export/", "/sync/")):
+                    if self._authorized():
+                        self._answer(*server.sync_get(route))
                 else:
                     self._send(404, b"not found", "text/plain")
 
@@ -249,10 +501,17 @@ class HranaServer:
                 server.requests.append(f"POST {self.path}")
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                if server.token is not None:
-                    if self.headers.get("Authorization") != f"Bearer {server.token}":
-                        self._json(401, {"message": "unauthorized", "code": "UNAUTHORIZED"})
-                        return
+                if not self._authorized():
+                    return
+                url = urllib.parse.urlsplit(self.path)
+                if url.path.startswith("/sync/"):
+                    message = "pushing local frames (offline writes) is not supported: "
+                    message += "write through the primary (remote writes)"
+                    self._json(405, {"error": message})
+                    return
+                if url.path == "/admin/checkpoint":
+                    self._answer(*server.admin_checkpoint(urllib.parse.parse_qs(url.query)))
+                    return
                 if server.trace:
                     print(f"{self.path} {body.decode(errors='replace')}", file=sys.stderr)
                 try:
@@ -260,15 +519,29 @@ class HranaServer:
                 except ValueError:
                     self._json(400, {"message": "body is not JSON", "code": "HRANA_PROTO_ERROR"})
                     return
-                if self.path in ("/v2/pipeline", "/v3/pipeline"):
+                if url.path in ("/v2/pipeline", "/v3/pipeline"):
                     status, answer = server.pipeline(request)
                     self._json(status, answer)
-                elif self.path == "/v3/cursor":
+                elif url.path == "/v3/cursor":
                     status, lines = server.cursor(request)
                     data = "".join(json.dumps(line) + "\n" for line in lines).encode()
                     self._send(status, data, "application/json")
                 else:
                     self._send(404, b"not found", "text/plain")
+
+            def _authorized(self) -> bool:
+                if server.token is None:
+                    return True
+                if self.headers.get("Authorization") == f"Bearer {server.token}":
+                    return True
+                self._json(401, {"message": "unauthorized", "code": "UNAUTHORIZED"})
+                return False
+
+            def _answer(self, status: int, body: bytes | dict[str, Any]) -> None:
+                if isinstance(body, bytes):
+                    self._send(status, body, "application/octet-stream")
+                else:
+                    self._json(status, body)
 
             def _json(self, status: int, obj: Any) -> None:
                 self._send(status, json.dumps(obj).encode(), "application/json")
@@ -289,8 +562,7 @@ class HranaServer:
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def stop(self) -> None:
         if self._httpd is not None:
@@ -299,6 +571,70 @@ class HranaServer:
         for stream in self.streams.values():
             stream.close()
         self.streams.clear()
+        if self.sync is not None:
+            self.sync.close()
+
+    def sync_get(self, route: str) -> tuple[int, bytes | dict[str, Any]]:
+        """``GET /info``, ``/export/{G}`` and ``/sync/{G}/{start}/{end}``."""
+        if self.sync is None:
+            return 404, {"error": "sync needs a database file; this server serves :memory:"}
+        if route == "/info":
+            return 200, self.sync.info()
+        found = re.fullmatch(r"/export/(\d+)", route)
+        if found is not None:
+            return self.sync.export(int(found.group(1)))
+        found = re.fullmatch(r"/sync/(\d+)/(\d+)/(\d+)", route)
+        if found is not None:
+            generation, start, end = (int(g) for g in found.groups())
+            return self.sync.frames(generation, start, end)
+        return 404, {"error": f"unknown sync path {route!r}: want /sync/{{G}}/{{start}}/{{end}}"}
+
+    @contextlib.contextmanager
+    def _serving(self) -> Iterator[None]:
+        """Counts a Hrana request in, once no checkpoint is running."""
+        with self._gate:
+            self._gate.wait_for(lambda: not self._checkpointing)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._active -= 1
+                self._gate.notify_all()
+
+    def admin_checkpoint(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """``POST /admin/checkpoint[?wait=seconds]``: starts a new generation once no stream
+        holds a transaction; 409 if one still does after ``wait`` seconds."""
+        if self.sync is None:
+            return 404, {"error": "sync needs a database file; this server serves :memory:"}
+        try:
+            wait = float(query.get("wait", [_DEFAULT_CHECKPOINT_WAIT])[0])
+        except ValueError:
+            return 400, {"error": f"wait must be a number of seconds, not {query['wait'][0]!r}"}
+        deadline = time.monotonic() + wait
+        while True:
+            with self._gate:
+                self._gate.wait_for(lambda: not self._checkpointing)
+                self._checkpointing = True
+                try:
+                    idle = self._gate.wait_for(
+                        lambda: self._active == 0, max(deadline - time.monotonic(), 0)
+                    )
+                    with self._lock:
+                        holders = sum(s.conn.in_transaction for s in self.streams.values())
+                    if idle and holders == 0:
+                        try:
+                            return 200, {"generation": self.sync.new_generation()}
+                        except (sqlite3.Error, WalError) as exc:
+                            return 500, {"error": f"the checkpoint failed: {exc}"}
+                finally:
+                    self._checkpointing = False
+                    self._gate.notify_all()
+            if time.monotonic() >= deadline:
+                busy = "requests still running" if not idle else f"{holders} open transaction(s)"
+                return 409, {"error": f"no new generation after {wait:g} s: {busy} on streams"}
+            # Let the streams run meanwhile: a transaction can only end by a request.
+            time.sleep(0.02)
 
     def _stream(self, baton: str | None) -> tuple[str, Stream]:
         with self._lock:
@@ -314,6 +650,10 @@ class HranaServer:
             return new, stream
 
     def pipeline(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._serving():
+            return self._pipeline(request)
+
+    def _pipeline(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         try:
             baton, stream = self._stream(request.get("baton"))
         except HranaError as exc:
@@ -358,6 +698,10 @@ class HranaServer:
         raise HranaError(f"unknown request type {kind!r}", "HRANA_PROTO_ERROR")
 
     def cursor(self, request: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+        with self._serving():
+            return self._cursor(request)
+
+    def _cursor(self, request: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
         try:
             baton, stream = self._stream(request.get("baton"))
         except HranaError as exc:
@@ -393,6 +737,106 @@ class HranaServer:
                 "affected_row_count": out["affected_row_count"],
                 "last_insert_rowid": out["last_insert_rowid"],
             }
+
+
+class HranaProcess:
+    """This server in a process of its own, for tests (the official client holds the GIL
+    while it waits, so a server thread in the test's process could not answer it).
+
+    ``url`` serves Hrana and sync, with bearer token ``token``, on the primary database file
+    ``db_path``. ``checkpoint()`` starts a new sync generation; ``pipeline()`` and
+    ``execute()`` run SQL on the primary over raw Hrana requests; ``request()`` is any call.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str], token: str) -> None:
+        self.db_path = os.fspath(db_path)
+        self.token = token
+        command = [sys.executable, os.path.abspath(__file__), self.db_path, token]
+        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        self.url = self._proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.close()
+            raise RuntimeError(f"the Hrana server did not start (it printed {self.url!r})")
+
+    def close(self) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(10)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> HranaProcess:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """One HTTP call: ``(status, body)``; ``headers`` default to the bearer token."""
+        if headers is None:
+            headers = {"Authorization": f"Bearer {self.token}"}
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                return int(res.status), bytes(res.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read()
+
+    def pipeline(
+        self, requests: list[dict[str, Any]], baton: str | None = None
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        """A Hrana pipeline on stream ``baton`` (a new one if None): the next baton and the
+        responses; raises :class:`HranaError` for the first request that failed."""
+        data = json.dumps({"baton": baton, "requests": requests}).encode()
+        status, body = self.request("POST", "/v2/pipeline", data)
+        answer = json.loads(body)
+        if status != 200:
+            raise HranaError(answer.get("message", str(answer)), answer.get("code", str(status)))
+        responses = []
+        for result in answer["results"]:
+            if result["type"] == "error":
+                raise HranaError(result["error"]["message"], result["error"].get("code", ""))
+            responses.append(result["response"])
+        return answer["baton"], responses
+
+    @staticmethod
+    def statement(sql: str, *args: Any) -> dict[str, Any]:
+        """A pipeline's ``execute`` request for ``sql`` with positional ``args``."""
+        stmt = {"sql": sql, "args": [encode_value(a) for a in args], "want_rows": True}
+        return {"type": "execute", "stmt": stmt}
+
+    def execute(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Runs one statement on a stream of its own (autocommit); returns its rows."""
+        _, responses = self.pipeline([self.statement(sql, *args), {"type": "close"}])
+        rows = responses[0]["result"]["rows"]
+        return [tuple(decode_value(v) for v in row) for row in rows]
+
+    def checkpoint(self, wait: float = _DEFAULT_CHECKPOINT_WAIT) -> int:
+        """``POST /admin/checkpoint``: the new generation's number."""
+        status, body = self.request("POST", f"/admin/checkpoint?wait={wait}")
+        if status != 200:
+            raise RuntimeError(f"checkpoint failed: HTTP {status} {body.decode(errors='replace')}")
+        return int(json.loads(body)["generation"])
+
+    def generation(self) -> int:
+        """``GET /info``: the current generation."""
+        status, body = self.request("GET", "/info")
+        if status != 200:
+            raise RuntimeError(f"/info failed: HTTP {status} {body.decode(errors='replace')}")
+        return int(json.loads(body)["current_generation"])
 
 
 if __name__ == "__main__":
