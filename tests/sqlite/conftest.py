@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 import ferrule
+from tests.sqlite.hrana_server import HranaProcess
 
 
 @pytest.fixture
@@ -41,3 +42,12 @@ async def mem(request: pytest.FixtureRequest) -> AsyncIterator[ferrule.SqliteCon
         yield c
     finally:
         await c.close()
+
+
+@pytest.fixture
+def sync_server(tmp_path: Path) -> Iterator[HranaProcess]:
+    """The suite's Hrana server, with the libSQL sync protocol (embedded replicas), in a
+    process of its own on the primary database file ``tmp_path / "primary.db"``: ``url``,
+    ``token``, ``db_path``, and ``checkpoint()`` to start a new generation."""
+    with HranaProcess(tmp_path / "primary.db", "sync-token") as server:
+        yield server
