@@ -21,6 +21,7 @@ __all__ = [
     "Record",
     "RecordDescription",
     "SqliteConn",
+    "SqliteReplica",
     "SqliteStmt",
     "TdsConn",
     "TdsCursor",
@@ -40,6 +41,7 @@ __all__ = [
     "rows_as",
     "set_error_factory",
     "sqlite_connect",
+    "sqlite_replica_connect",
     "tds_connect",
     "tnt_connect",
 ]

@@ -29,6 +29,23 @@ pub fn to_values(args: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Vec<Value>> 
     Ok(out)
 }
 
+/// Converts each argument sequence of `rows` (for `executemany`), naming the row that fails.
+pub fn rows_to_values(rows: &Bound<'_, PyAny>, prefix: &str) -> PyResult<Vec<Vec<Value>>> {
+    let mut out = Vec::new();
+    for (i, row) in rows.try_iter()?.enumerate() {
+        let row = row?;
+        out.push(to_values(&row, prefix).map_err(|e| {
+            let msg = e
+                .value(row.py())
+                .str()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            PyTypeError::new_err(format!("row {i}: {msg}"))
+        })?);
+    }
+    Ok(out)
+}
+
 fn in_argument(py: Python<'_>, e: PyErr, prefix: &str, n: usize) -> PyErr {
     let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
     PyTypeError::new_err(format!("invalid argument {prefix}{n}: {msg}"))

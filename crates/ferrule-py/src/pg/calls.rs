@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ferrule_core::pool::Pooled;
 use ferrule_core::turns::Turn;
-use ferrule_core::{Error, Value};
+use ferrule_core::Error;
 use ferrule_pg::session::from_sql_text;
 use ferrule_pg::{
     AsyncMessage, CallCtl, PgConnection, PgManager, QueryOpts, QueryResult, RowSink, Statement,
@@ -26,7 +26,7 @@ use super::connection::PgStmt;
 use super::copy::{OpenedIn, OpenedOut};
 use super::results::{Codecs, PipelineResults, RowClass, Rows, Shape, UserCodec};
 use crate::bridge::{Bridge, Completer, Deliver, Emitter, Text, Unit};
-use crate::convert::to_values;
+use crate::convert::{rows_to_values, to_values};
 use crate::errors::to_pyerr;
 use crate::settings::seconds;
 use ferrule_pg::typeinfo::Override;
@@ -355,14 +355,7 @@ impl<S: HandleSource> Call<'_, S> {
         rows: &Bound<'py, PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut values: Vec<Vec<Value>> = Vec::new();
-        for (i, row) in rows.try_iter()?.enumerate() {
-            let row = row?;
-            values.push(to_values(&row, "$").map_err(|e| {
-                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                pyo3::exceptions::PyTypeError::new_err(format!("row {i}: {msg}"))
-            })?);
-        }
+        let values = rows_to_values(rows, "$")?;
         let (ctl, token) = self.ctl(timeout)?;
         self.submit(py, Some(token), |source| async move {
             let handle = source.get(&ctl).await?;

@@ -14,9 +14,9 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use tokio_util::sync::CancellationToken;
 
 use super::config::from_dict;
+use super::methods::{sqlite_connection_methods, SqliteCalls};
 use super::results::{Rows, Shape};
 use crate::bridge::{Bridge, Deliver, Text, Unit};
-use crate::convert::to_values;
 use crate::ready::InlineSlice;
 use crate::settings::seconds;
 
@@ -126,11 +126,6 @@ pub(super) fn cursor_id(portal: &str) -> PyResult<u64> {
 }
 
 impl SqliteConn {
-    /// The native connection (a backup target).
-    pub(super) fn native(&self) -> &SqliteConnection {
-        &self.conn
-    }
-
     /// The awaitable of a call done inline.
     fn inline_ready<'py, T: Deliver + 'static>(
         &self,
@@ -157,6 +152,12 @@ impl SqliteConn {
             future,
             Box::new(move |r: Result<T, Error>| completion.complete(r.map(wrap))),
         ))
+    }
+}
+
+impl SqliteCalls for SqliteConn {
+    fn detects_types(&self) -> bool {
+        self.detect_types
     }
 
     fn run<'py>(
@@ -187,45 +188,8 @@ impl SqliteConn {
         self.conn.query(sql.to_owned(), values, keep, ctl, reply);
         Ok(future)
     }
-}
 
-#[pymethods]
-impl SqliteConn {
-    /// Runs `sql` with `args`; `shape`: 0 all rows, 1 first row, 2 one value, 3 status.
-    /// A single dict argument binds named parameters (`:name`, `@name`, `$name`).
-    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
-    fn query<'py>(
-        &self,
-        py: Python<'py>,
-        sql: &str,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
-    }
-
-    /// Runs a prepared statement; same shapes as `query`.
-    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
-    fn query_prepared<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &SqliteStmt,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        let sql = stmt.meta.sql.clone();
-        self.run(py, &sql, values, Shape::from_code(shape, column), timeout)
-    }
-
-    /// Runs every statement of `sql` in order; resolves to the last one's status.
-    #[pyo3(signature = (sql, timeout=None))]
-    fn execute_script<'py>(
+    fn script<'py>(
         &self,
         py: Python<'py>,
         sql: &str,
@@ -240,32 +204,20 @@ impl SqliteConn {
         Ok(future)
     }
 
-    /// Executes `sql` for every argument sequence in `rows`, all or nothing.
-    #[pyo3(signature = (sql, rows, timeout=None))]
-    fn executemany<'py>(
+    fn many<'py>(
         &self,
         py: Python<'py>,
         sql: String,
-        rows: &Bound<'py, PyAny>,
+        rows: Vec<Vec<Value>>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut values = Vec::new();
-        for (i, row) in rows.try_iter()?.enumerate() {
-            let row = row?;
-            values.push(to_values(&row, "?").map_err(|e| {
-                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                PyTypeError::new_err(format!("row {i}: {msg}"))
-            })?);
-        }
         let (ctl, token) = ctl(timeout)?;
         let (future, reply) = self.pending(py, Some(token), |_: u64| Unit)?;
-        self.conn.execute_many(sql, values, ctl, reply);
+        self.conn.execute_many(sql, rows, ctl, reply);
         Ok(future)
     }
 
-    /// Prepares (and caches) `sql`; resolves to a `SqliteStmt`.
-    #[pyo3(signature = (sql, timeout=None))]
-    fn prepare<'py>(
+    fn describe<'py>(
         &self,
         py: Python<'py>,
         sql: String,
@@ -277,17 +229,14 @@ impl SqliteConn {
         Ok(future)
     }
 
-    /// Opens a cursor and reads its first batch: `(cursor id, (records, more))`.
-    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
-    fn cursor_open<'py>(
+    fn open_cursor<'py>(
         &self,
         py: Python<'py>,
-        stmt: &SqliteStmt,
-        args: &Bound<'py, PyAny>,
+        sql: String,
+        values: Vec<Value>,
         prefetch: usize,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
         let (ctl, token) = ctl(timeout)?;
         let detect_types = self.detect_types;
         let (future, reply) = self.pending(py, Some(token), move |(id, result)| CursorOpened {
@@ -298,23 +247,17 @@ impl SqliteConn {
                 detect_types,
             },
         })?;
-        self.conn
-            .cursor_open(stmt.meta.sql.clone(), values, prefetch.max(1), ctl, reply);
+        self.conn.cursor_open(sql, values, prefetch, ctl, reply);
         Ok(future)
     }
 
-    /// Reads up to `count` more rows of a cursor: `(records, more)`.
-    #[pyo3(signature = (stmt, portal, count, timeout=None))]
-    fn cursor_fetch<'py>(
+    fn fetch_cursor<'py>(
         &self,
         py: Python<'py>,
-        stmt: &SqliteStmt,
-        portal: &str,
+        id: u64,
         count: usize,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = stmt;
-        let id = cursor_id(portal)?;
         let (ctl, token) = ctl(timeout)?;
         let detect_types = self.detect_types;
         let (future, reply) = self.pending(py, Some(token), move |result| Rows {
@@ -322,40 +265,15 @@ impl SqliteConn {
             shape: Shape::Batch,
             detect_types,
         })?;
-        self.conn.cursor_fetch(id, count.max(1), ctl, reply);
+        self.conn.cursor_fetch(id, count, ctl, reply);
         Ok(future)
     }
 
-    fn cursor_close(&self, portal: &str) -> PyResult<()> {
-        self.conn.cursor_close(cursor_id(portal)?);
-        Ok(())
+    fn close_cursor(&self, id: u64) {
+        self.conn.cursor_close(id);
     }
 
-    /// Online backup into `target`: a file path or another `SqliteConn`.
-    #[pyo3(signature = (target, timeout=None))]
-    fn backup<'py>(
-        &self,
-        py: Python<'py>,
-        target: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (ctl, token) = ctl(timeout)?;
-        let (future, reply) = self.pending(py, Some(token), |()| Unit)?;
-        if let Ok(dest) = target.cast::<SqliteConn>() {
-            self.conn.backup_to(&dest.get().conn, ctl, reply);
-        } else if let Ok(path) = target.extract::<String>() {
-            self.conn.backup_to_path(path, ctl, reply);
-        } else {
-            return Err(PyTypeError::new_err(
-                "backup target must be a file path or a SQLite connection",
-            ));
-        }
-        Ok(future)
-    }
-
-    /// Closes after the queued calls, or at once after `timeout` seconds (default 10).
-    #[pyo3(signature = (timeout=None))]
-    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    fn shut<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
         let conn = self.conn.clone();
         Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
@@ -370,27 +288,53 @@ impl SqliteConn {
         })
     }
 
-    fn terminate(&self) {
+    fn kill(&self) {
         self.conn.terminate();
     }
 
-    fn is_closed(&self) -> bool {
+    fn closed(&self) -> bool {
         self.conn.is_closed()
     }
 
-    /// `idle` or `transaction` (SQLite's autocommit flag after the last statement).
-    fn transaction_status(&self) -> &'static str {
-        if self.conn.in_transaction() {
-            "transaction"
-        } else {
-            "idle"
-        }
+    /// SQLite's autocommit flag after the last statement.
+    fn in_transaction(&self) -> bool {
+        self.conn.in_transaction()
     }
+}
 
-    #[getter]
-    fn detect_types(&self) -> bool {
-        self.detect_types
+sqlite_connection_methods!(SqliteConn, {
+    /// Online backup into `target`: a file path or another `SqliteConn`.
+    #[pyo3(signature = (target, timeout=None))]
+    fn backup<'py>(
+        &self,
+        py: Python<'py>,
+        target: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (ctl, token) = ctl(timeout)?;
+        let (future, reply) = self.pending(py, Some(token), |()| Unit)?;
+        start_backup(&self.conn, target, ctl, reply)?;
+        Ok(future)
     }
+});
+
+/// Starts an online backup of `conn` into `target` (a file path or a `SqliteConn`).
+pub(super) fn start_backup(
+    conn: &SqliteConnection,
+    target: &Bound<'_, PyAny>,
+    ctl: CallCtl,
+    reply: Reply<()>,
+) -> PyResult<()> {
+    if let Ok(dest) = target.cast::<SqliteConn>() {
+        conn.backup_to(&dest.get().conn, ctl, reply);
+    } else if let Ok(path) = target.extract::<String>() {
+        conn.backup_to_path(path, ctl, reply);
+    } else {
+        return Err(PyTypeError::new_err(
+            "backup target must be a file path or a SQLite connection",
+        ));
+    }
+    Ok(())
 }
 
 #[pymethods]

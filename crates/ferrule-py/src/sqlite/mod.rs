@@ -3,6 +3,7 @@
 pub mod config;
 pub mod connection;
 pub mod convert;
+pub mod methods;
 pub mod remote;
 pub mod replica;
 pub mod results;

@@ -11,14 +11,14 @@ use std::time::Duration;
 use ferrule_core::{Error, Value};
 use ferrule_sqlite::{Keep, QueryResult, RemoteConfig, RemoteConnection};
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::connection::{cursor_id, CursorOpened, SqliteStmt};
+use super::connection::{CursorOpened, SqliteStmt};
+use super::methods::{sqlite_connection_methods, SqliteCalls};
 use super::results::{Rows, Shape};
 use crate::bridge::{Bridge, Deliver, Text, Unit};
-use crate::convert::to_values;
 use crate::settings::seconds;
 
 const BACKEND: &str = "sqlite";
@@ -191,11 +191,17 @@ impl LibsqlConn {
     {
         Bridge::submit(self.bridge.bind(py), BACKEND, None, job)
     }
+}
+
+impl SqliteCalls for LibsqlConn {
+    fn detects_types(&self) -> bool {
+        self.detect_types
+    }
 
     fn run<'py>(
         &self,
         py: Python<'py>,
-        sql: String,
+        sql: &str,
         values: Vec<Value>,
         shape: Shape,
         timeout: Option<f64>,
@@ -203,6 +209,7 @@ impl LibsqlConn {
         let timeout = seconds(timeout)?;
         let conn = self.conn.clone();
         let detect_types = self.detect_types;
+        let sql = sql.to_owned();
         self.submit(py, async move {
             let result = within(timeout, conn.query(&sql, &values, shape.keep())).await?;
             Ok(Rows {
@@ -212,7 +219,111 @@ impl LibsqlConn {
             })
         })
     }
+
+    fn script<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        let sql = sql.to_owned();
+        self.submit(py, async move {
+            within(timeout, conn.execute_script(&sql)).await.map(Text)
+        })
+    }
+
+    fn many<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        rows: Vec<Vec<Value>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            within(timeout, conn.execute_many(&sql, &rows))
+                .await
+                .map(|_| Unit)
+        })
+    }
+
+    fn describe<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?;
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            within(timeout, conn.describe(&sql))
+                .await
+                .map(SqliteStmt::deliverable)
+        })
+    }
+
+    fn open_cursor<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        values: Vec<Value>,
+        prefetch: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let job = self.cursors.open(
+            self.conn.clone(),
+            sql,
+            values,
+            prefetch,
+            seconds(timeout)?,
+            self.detect_types,
+        );
+        self.submit(py, job)
+    }
+
+    fn fetch_cursor<'py>(
+        &self,
+        py: Python<'py>,
+        id: u64,
+        count: usize,
+        _timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.cursors.fetch(id, count, self.detect_types)?;
+        Bridge::ready(self.bridge.bind(py), BACKEND, Ok(rows))
+    }
+
+    fn close_cursor(&self, id: u64) {
+        self.cursors.close(id);
+    }
+
+    fn shut<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
+        let conn = self.conn.clone();
+        self.submit(py, async move {
+            if tokio::time::timeout(timeout, conn.close()).await.is_err() {
+                conn.terminate();
+            }
+            Ok(Unit)
+        })
+    }
+
+    fn kill(&self) {
+        self.conn.terminate();
+    }
+
+    fn closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.conn.in_transaction()
+    }
 }
+
+sqlite_connection_methods!(LibsqlConn, {});
 
 /// A batch of rows `[from, from + n)` of a result, as a new result.
 pub(super) fn slice(result: &QueryResult, from: usize, n: usize) -> QueryResult {
@@ -228,168 +339,5 @@ pub(super) fn slice(result: &QueryResult, from: usize, n: usize) -> QueryResult 
         row_count: (end - from) as u64,
         changes: 0,
         more: end < result.rows.len(),
-    }
-}
-
-#[pymethods]
-impl LibsqlConn {
-    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
-    fn query<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
-    }
-
-    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
-    fn query_prepared<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &SqliteStmt,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        let sql = stmt.meta().sql.clone();
-        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
-    }
-
-    #[pyo3(signature = (sql, timeout=None))]
-    fn execute_script<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let timeout = seconds(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, async move {
-            within(timeout, conn.execute_script(&sql)).await.map(Text)
-        })
-    }
-
-    #[pyo3(signature = (sql, rows, timeout=None))]
-    fn executemany<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        rows: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let mut values = Vec::new();
-        for (i, row) in rows.try_iter()?.enumerate() {
-            let row = row?;
-            values.push(to_values(&row, "?").map_err(|e| {
-                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                PyTypeError::new_err(format!("row {i}: {msg}"))
-            })?);
-        }
-        let timeout = seconds(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, async move {
-            within(timeout, conn.execute_many(&sql, &values))
-                .await
-                .map(|_| Unit)
-        })
-    }
-
-    #[pyo3(signature = (sql, timeout=None))]
-    fn prepare<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let timeout = seconds(timeout)?;
-        let conn = self.conn.clone();
-        self.submit(py, async move {
-            within(timeout, conn.describe(&sql))
-                .await
-                .map(SqliteStmt::deliverable)
-        })
-    }
-
-    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
-    fn cursor_open<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &SqliteStmt,
-        args: &Bound<'py, PyAny>,
-        prefetch: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        let job = self.cursors.open(
-            self.conn.clone(),
-            stmt.meta().sql.clone(),
-            values,
-            prefetch,
-            seconds(timeout)?,
-            self.detect_types,
-        );
-        self.submit(py, job)
-    }
-
-    #[pyo3(signature = (stmt, portal, count, timeout=None))]
-    fn cursor_fetch<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &SqliteStmt,
-        portal: &str,
-        count: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = (stmt, timeout);
-        let rows = self
-            .cursors
-            .fetch(cursor_id(portal)?, count, self.detect_types)?;
-        Bridge::ready(self.bridge.bind(py), BACKEND, Ok(rows))
-    }
-
-    fn cursor_close(&self, portal: &str) {
-        if let Ok(id) = portal.parse::<u64>() {
-            self.cursors.close(id);
-        }
-    }
-
-    #[pyo3(signature = (timeout=None))]
-    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
-        let conn = self.conn.clone();
-        self.submit(py, async move {
-            if tokio::time::timeout(timeout, conn.close()).await.is_err() {
-                conn.terminate();
-            }
-            Ok(Unit)
-        })
-    }
-
-    fn terminate(&self) {
-        self.conn.terminate();
-    }
-
-    fn is_closed(&self) -> bool {
-        self.conn.is_closed()
-    }
-
-    fn transaction_status(&self) -> &'static str {
-        if self.conn.in_transaction() {
-            "transaction"
-        } else {
-            "idle"
-        }
-    }
-
-    #[getter]
-    fn detect_types(&self) -> bool {
-        self.detect_types
     }
 }

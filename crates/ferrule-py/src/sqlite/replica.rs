@@ -15,17 +15,17 @@ use ferrule_sqlite::{
     QueryResult, RemoteConfig, RemoteConnection, Replica, ReplicaConfig, Reply, SqliteConnection,
     Synced,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tokio_util::sync::CancellationToken;
 
 use super::config::from_dict;
-use super::connection::{ctl, cursor_id, CursorOpened, Prepared, SqliteConn, SqliteStmt};
+use super::connection::{ctl, start_backup, CursorOpened, Prepared};
+use super::methods::{sqlite_connection_methods, SqliteCalls};
 use super::remote::{within, RemoteCursors};
 use super::results::{Rows, Shape};
 use crate::bridge::{Bridge, Completion, Deliver, Text, Unit};
-use crate::convert::to_values;
 use crate::ready::InlineSlice;
 use crate::settings::{get, seconds};
 
@@ -276,11 +276,21 @@ impl SqliteReplica {
         submit(ctl, reply);
         Ok(future)
     }
+}
+
+fn complete<D: Deliver + 'static>(completion: Completion, outcome: Result<D, Error>) {
+    completion.complete(outcome);
+}
+
+impl SqliteCalls for SqliteReplica {
+    fn detects_types(&self) -> bool {
+        self.detect_types
+    }
 
     fn run<'py>(
         &self,
         py: Python<'py>,
-        sql: String,
+        sql: &str,
         values: Vec<Value>,
         shape: Shape,
         timeout: Option<f64>,
@@ -293,78 +303,43 @@ impl SqliteReplica {
             detect_types,
         };
         let remote = self.remote.clone();
-        if self.on_primary_now() {
-            let job = async move { remote.query(&sql, &values, keep).await };
-            return self.primary(py, timeout, job, wrap);
-        }
-        match self.local.query_inline(&sql, &values, keep) {
-            Some(Err(e)) if is_route_remote(&e) => {
-                let job = async move { remote.query(&sql, &values, keep).await };
-                return self.primary(py, timeout, job, wrap);
+        if !self.on_primary_now() {
+            match self.local.query_inline(sql, &values, keep) {
+                Some(Err(e)) if is_route_remote(&e) => {}
+                Some(outcome) => {
+                    let yield_first = self.inline_slice.should_yield();
+                    let bridge = self.bridge.bind(py);
+                    return Bridge::ready_yielding(bridge, BACKEND, outcome.map(wrap), yield_first);
+                }
+                None => {
+                    self.inline_slice.restart();
+                    let local = self.local.clone();
+                    let (local_sql, local_values) = (sql.to_owned(), values.clone());
+                    let sql = sql.to_owned();
+                    let fallback = async move { remote.query(&sql, &values, keep).await };
+                    return self.local_or_primary(
+                        py,
+                        timeout,
+                        move |ctl, reply| local.query(local_sql, local_values, keep, ctl, reply),
+                        fallback,
+                        wrap,
+                    );
+                }
             }
-            Some(outcome) => {
-                let yield_first = self.inline_slice.should_yield();
-                let bridge = self.bridge.bind(py);
-                return Bridge::ready_yielding(bridge, BACKEND, outcome.map(wrap), yield_first);
-            }
-            None => self.inline_slice.restart(),
         }
-        let local = self.local.clone();
-        let (local_sql, local_values) = (sql.clone(), values.clone());
-        let fallback = async move { remote.query(&sql, &values, keep).await };
-        self.local_or_primary(
-            py,
-            timeout,
-            move |ctl, reply| local.query(local_sql, local_values, keep, ctl, reply),
-            fallback,
-            wrap,
-        )
-    }
-}
-
-fn complete<D: Deliver + 'static>(completion: Completion, outcome: Result<D, Error>) {
-    completion.complete(outcome);
-}
-
-#[pymethods]
-impl SqliteReplica {
-    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
-    fn query<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
+        let sql = sql.to_owned();
+        let job = async move { remote.query(&sql, &values, keep).await };
+        self.primary(py, timeout, job, wrap)
     }
 
-    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None))]
-    fn query_prepared<'py>(
+    fn script<'py>(
         &self,
         py: Python<'py>,
-        stmt: &SqliteStmt,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        let sql = stmt.meta().sql.clone();
-        self.run(py, sql, values, Shape::from_code(shape, column), timeout)
-    }
-
-    #[pyo3(signature = (sql, timeout=None))]
-    fn execute_script<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
+        sql: &str,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let remote = self.remote.clone();
+        let sql = sql.to_owned();
         if self.on_primary_now() {
             let job = async move { remote.execute_script(&sql).await };
             return self.primary(py, timeout, job, Text);
@@ -382,31 +357,21 @@ impl SqliteReplica {
     }
 
     /// Always on the primary: running a statement many times is for writes.
-    #[pyo3(signature = (sql, rows, timeout=None))]
-    fn executemany<'py>(
+    fn many<'py>(
         &self,
         py: Python<'py>,
         sql: String,
-        rows: &Bound<'py, PyAny>,
+        rows: Vec<Vec<Value>>,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut values = Vec::new();
-        for (i, row) in rows.try_iter()?.enumerate() {
-            let row = row?;
-            values.push(to_values(&row, "?").map_err(|e| {
-                let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-                PyTypeError::new_err(format!("row {i}: {msg}"))
-            })?);
-        }
         let remote = self.remote.clone();
-        let job = async move { remote.execute_many(&sql, &values).await };
+        let job = async move { remote.execute_many(&sql, &rows).await };
         self.primary(py, timeout, job, |_: u64| Unit)
     }
 
     /// Describes `sql` from the local copy, or from the primary when it does not prepare
     /// locally (a table the copy does not have yet).
-    #[pyo3(signature = (sql, timeout=None))]
-    fn prepare<'py>(
+    fn describe<'py>(
         &self,
         py: Python<'py>,
         sql: String,
@@ -425,25 +390,21 @@ impl SqliteReplica {
         )
     }
 
-    #[pyo3(signature = (stmt, args, prefetch, timeout=None))]
-    fn cursor_open<'py>(
+    fn open_cursor<'py>(
         &self,
         py: Python<'py>,
-        stmt: &SqliteStmt,
-        args: &Bound<'py, PyAny>,
+        sql: String,
+        values: Vec<Value>,
         prefetch: usize,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "?")?;
-        let sql = stmt.meta().sql.clone();
         let detect_types = self.detect_types;
-        let limit = seconds(timeout)?;
         let on_remote = self.cursors.open(
             self.remote.clone(),
             sql.clone(),
             values.clone(),
             prefetch,
-            limit,
+            seconds(timeout)?,
             detect_types,
         );
         if self.on_primary_now() {
@@ -465,23 +426,19 @@ impl SqliteReplica {
         self.local_or_primary(
             py,
             timeout,
-            move |ctl, reply| local.cursor_open(sql, values, prefetch.max(1), ctl, reply),
+            move |ctl, reply| local.cursor_open(sql, values, prefetch, ctl, reply),
             fallback,
             wrap,
         )
     }
 
-    #[pyo3(signature = (stmt, portal, count, timeout=None))]
-    fn cursor_fetch<'py>(
+    fn fetch_cursor<'py>(
         &self,
         py: Python<'py>,
-        stmt: &SqliteStmt,
-        portal: &str,
+        id: u64,
         count: usize,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = stmt;
-        let id = cursor_id(portal)?;
         let detect_types = self.detect_types;
         if self.cursors.owns(id) {
             let rows = self.cursors.fetch(id, count, detect_types)?;
@@ -496,20 +453,57 @@ impl SqliteReplica {
                 detect_types,
             }))
         });
-        self.local.cursor_fetch(id, count.max(1), ctl, reply);
+        self.local.cursor_fetch(id, count, ctl, reply);
         Ok(future)
     }
 
-    fn cursor_close(&self, portal: &str) -> PyResult<()> {
-        let id = cursor_id(portal)?;
+    fn close_cursor(&self, id: u64) {
         if self.cursors.owns(id) {
             self.cursors.close(id);
         } else {
             self.local.cursor_close(id);
         }
-        Ok(())
     }
 
+    /// Closes the local copy after its queued calls, and the primary's stream.
+    fn shut<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        self.stop.cancel();
+        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
+        let (local, remote) = (self.local.clone(), self.remote.clone());
+        Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            local.close(Box::new(move |r| {
+                let _ = tx.send(r);
+            }));
+            let both = async {
+                let _ = rx.await;
+                remote.close().await;
+            };
+            if tokio::time::timeout(timeout, both).await.is_err() {
+                local.terminate();
+                remote.terminate();
+            }
+            Ok(Unit)
+        })
+    }
+
+    fn kill(&self) {
+        self.stop.cancel();
+        self.local.terminate();
+        self.remote.terminate();
+    }
+
+    fn closed(&self) -> bool {
+        self.local.is_closed()
+    }
+
+    /// While the primary holds a transaction for this connection.
+    fn in_transaction(&self) -> bool {
+        self.remote.in_transaction()
+    }
+}
+
+sqlite_connection_methods!(SqliteReplica, {
     /// Pulls the primary's new frames; resolves to `{"frames", "transactions", "generation",
     /// "frame"}`.
     #[pyo3(signature = (timeout=None))]
@@ -532,62 +526,7 @@ impl SqliteReplica {
         let (ctl, token) = ctl(timeout)?;
         let (future, completion) = Bridge::register(self.bridge.bind(py), BACKEND, Some(token))?;
         let reply: Reply<()> = Box::new(move |r| completion.complete(r.map(|()| Unit)));
-        if let Ok(dest) = target.cast::<SqliteConn>() {
-            self.local.backup_to(dest.get().native(), ctl, reply);
-        } else if let Ok(path) = target.extract::<String>() {
-            self.local.backup_to_path(path, ctl, reply);
-        } else {
-            return Err(PyTypeError::new_err(
-                "backup target must be a file path or a SQLite connection",
-            ));
-        }
+        start_backup(&self.local, target, ctl, reply)?;
         Ok(future)
     }
-
-    /// Closes the local copy after its queued calls, and the primary's stream.
-    #[pyo3(signature = (timeout=None))]
-    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        self.stop.cancel();
-        let timeout = seconds(timeout)?.unwrap_or(Duration::from_secs(10));
-        let (local, remote) = (self.local.clone(), self.remote.clone());
-        Bridge::submit(self.bridge.bind(py), BACKEND, None, async move {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            local.close(Box::new(move |r| {
-                let _ = tx.send(r);
-            }));
-            let both = async {
-                let _ = rx.await;
-                remote.close().await;
-            };
-            if tokio::time::timeout(timeout, both).await.is_err() {
-                local.terminate();
-                remote.terminate();
-            }
-            Ok(Unit)
-        })
-    }
-
-    fn terminate(&self) {
-        self.stop.cancel();
-        self.local.terminate();
-        self.remote.terminate();
-    }
-
-    fn is_closed(&self) -> bool {
-        self.local.is_closed()
-    }
-
-    /// `transaction` while the primary holds one for this connection, else `idle`.
-    fn transaction_status(&self) -> &'static str {
-        if self.remote.in_transaction() {
-            "transaction"
-        } else {
-            "idle"
-        }
-    }
-
-    #[getter]
-    fn detect_types(&self) -> bool {
-        self.detect_types
-    }
-}
+});
