@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.sqlite.hrana_server import (
+from tests.sqlite.hrana_server import HranaProcess
+from tests.sqlite.sync_source import (
     FRAME_SIZE,
     WAL_HEADER_SIZE,
-    HranaProcess,
     WalFrames,
     prepare_primary,
     wal_checksum,
