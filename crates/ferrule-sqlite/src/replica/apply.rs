@@ -153,6 +153,15 @@ impl Applier {
         metadata::write(&self.meta_path, self.committed)
     }
 
+    /// Drops the frames written since the last commit and takes the progress from the file
+    /// (another replica of the same file may have moved it on).
+    pub fn reload(&mut self) -> Result<()> {
+        self.rollback();
+        self.committed = metadata::read(&self.meta_path)?;
+        self.written = self.committed.frame;
+        Ok(())
+    }
+
     /// Drops the frames written since the last commit.
     pub fn rollback(&mut self) {
         if self.in_txn {

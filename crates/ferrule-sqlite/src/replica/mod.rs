@@ -10,6 +10,7 @@
 //!   HTTP 400/500 naming the current generation once `first` is past the last one.
 
 mod apply;
+mod lock;
 mod metadata;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ use serde_json::Value as Json;
 
 use crate::hrana::http::{Endpoint, HttpClient, Response};
 use apply::Applier;
+use lock::SyncLock;
 use metadata::Progress;
 
 /// The code of the answer a replica's local session gives a statement it must not run.
@@ -56,6 +58,9 @@ pub struct ReplicaConfig {
 struct State {
     http: HttpClient,
     applier: Arc<parking_lot::Mutex<Applier>>,
+    /// Held while a pull runs: other replicas of the same file, in this process or another,
+    /// wait rather than apply frames over each other.
+    lock: Arc<SyncLock>,
 }
 
 /// The sync side of one replica; clones share it. Pulls take turns.
@@ -85,6 +90,8 @@ impl Replica {
         let endpoint = Endpoint::parse(&cfg.sync_url)?;
         let mut http = HttpClient::new(endpoint, cfg.auth_token.clone(), cfg.connect_timeout);
         let meta_path = metadata::path_for(&cfg.path);
+        let lock = Arc::new(SyncLock::open(&cfg.path)?);
+        let held = lock.clone().hold().await?;
         let db_exists = Path::new(&cfg.path).exists();
         let (progress, created) = match (db_exists, meta_path.exists()) {
             (true, true) => (metadata::read(&meta_path)?, false),
@@ -108,10 +115,12 @@ impl Replica {
         };
         let path = cfg.path.clone();
         let applier = blocking(move || Applier::open(&path, progress)).await?;
+        drop(held);
         let replica = Replica {
             state: Arc::new(tokio::sync::Mutex::new(State {
                 http,
                 applier: Arc::new(parking_lot::Mutex::new(applier)),
+                lock,
             })),
             url: cfg.sync_url.clone(),
         };
@@ -122,14 +131,12 @@ impl Replica {
     pub async fn sync(&self) -> Result<Synced> {
         let mut state = self.state.lock().await;
         let applier = state.applier.clone();
-        // A pull abandoned half-way (a timeout) may have left frames uncommitted: start
-        // again from the last commit.
+        let _held = state.lock.clone().hold().await?;
+        // A pull abandoned half-way (a timeout) may have left frames uncommitted, and another
+        // replica of the file may have pulled since: start again from the progress file.
         blocking({
             let applier = applier.clone();
-            move || {
-                applier.lock().rollback();
-                Ok(())
-            }
+            move || applier.lock().reload()
         })
         .await?;
         let mut done = Synced::default();
