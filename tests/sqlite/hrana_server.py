@@ -28,6 +28,9 @@ checkpoint), automatic checkpoints are off on every connection, and SQL that wou
 or leave WAL mode (``PRAGMA wal_checkpoint``, ``journal_mode=...``, ``wal_autocheckpoint=...``)
 is refused. Generation ``G``'s frame ``N`` is frame ``N`` of the ``-wal`` file, read by
 :class:`sync_source.WalFrames`. Generation 1's export is the file at start.
+Another process must open the primary read-only (``?mode=ro``): a connection that may write
+checkpoints the WAL, and deletes it, when it closes and holds the last lock on the file, and
+the current generation's frames would be gone.
 
 The official ``libsql`` Python client is run against it in the suite, to keep it honest.
 

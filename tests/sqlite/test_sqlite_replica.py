@@ -6,6 +6,7 @@ pulls the primary's frames."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import textwrap
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,15 +49,34 @@ async def replica(primary: HranaProcess, tmp_path: Path) -> AsyncIterator[Sqlite
         await conn.close()
 
 
-def dump(path: str | Path) -> list[str]:
-    with sqlite3.connect(path) as c:
-        return list(c.iterdump())
+# Files that ferrule holds open are read by stdlib sqlite3 in a process of its own: two copies
+# of SQLite in one process cancel each other's POSIX locks when one closes the file
+# (https://sqlite.org/howtocorrupt.html, 2.2.1). Read-only: a connection that may write
+# checkpoints the WAL when it closes last, which would take the primary's frames away.
+_SNAPSHOT = """
+import json, pathlib, sqlite3, sys
+c = sqlite3.connect(pathlib.Path(sys.argv[1]).resolve().as_uri() + "?mode=ro", uri=True)
+check = c.execute("PRAGMA integrity_check").fetchall()
+mode = c.execute("PRAGMA journal_mode").fetchone()[0]
+print(json.dumps({"check": check, "mode": mode, "dump": list(c.iterdump())}))
+"""
+
+
+def snapshot(path: str | Path) -> dict[str, Any]:
+    """`integrity_check`, `journal_mode` and the dump of a database file, read by another
+    process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _SNAPSHOT, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    found: dict[str, Any] = json.loads(out.stdout)
+    return found
 
 
 def check_same(primary: HranaProcess, replica_path: Path) -> None:
-    with sqlite3.connect(replica_path) as c:
-        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert dump(replica_path) == dump(primary.db_path)
+    copy = snapshot(replica_path)
+    assert copy["check"] == [["ok"]]
+    assert copy["dump"] == snapshot(primary.db_path)["dump"]
 
 
 async def test_a_new_replica_is_copied_and_brought_up_to_date(
@@ -177,8 +198,9 @@ async def test_many_pulls_a_large_transaction_and_a_shrink(
     check_same(primary, tmp_path / "replica.db")
     primary.execute("DELETE FROM t WHERE id > 2")
     primary.execute("VACUUM")
-    await replica.sync()
-    assert await replica.fetchval("SELECT count(*) FROM t") == 2
+    report = await replica.sync()
+    assert report["transactions"] == 2, report
+    assert await replica.fetchval("SELECT count(*) FROM t") == 2, report
     assert await replica.fetchval("PRAGMA page_count") < 10
     check_same(primary, tmp_path / "replica.db")
 
@@ -247,6 +269,32 @@ async def test_an_interrupted_sync_keeps_what_it_completed_and_resumes(
     check_same(primary, tmp_path / "replica.db")
 
 
+async def test_replicas_of_one_file_take_turns_and_share_progress(
+    primary: HranaProcess, tmp_path: Path
+) -> None:
+    # Web workers commonly open the same replica file, each with its own connection.
+    path = tmp_path / "shared.db"
+    a = await open_replica(primary, path)
+    b = await open_replica(primary, path)
+    try:
+        for _ in range(3):
+            primary.execute(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200) "
+                "INSERT INTO t(v) SELECT printf('%.3000c', 'w') FROM c"
+            )
+            await asyncio.gather(a.sync(), b.sync(), a.sync())
+        assert await b.fetchval("SELECT count(*) FROM t") == 602
+        primary.execute("INSERT INTO t(v) VALUES ('last')")
+        assert (await a.sync())["transactions"] == 1
+        # b starts from the progress a left in the file, not from its own.
+        assert (await b.sync())["frames"] == 0
+        assert await b.fetchval("SELECT count(*) FROM t") == 603
+    finally:
+        await a.close()
+        await b.close()
+    check_same(primary, path)
+
+
 async def test_an_existing_replica_opens_and_reads_without_its_primary(
     primary: HranaProcess, tmp_path: Path
 ) -> None:
@@ -301,8 +349,7 @@ async def test_the_local_copy_refuses_local_writes(
         assert await other.fetchval("SELECT count(*) FROM t") == 2
     finally:
         await other.close()
-    with sqlite3.connect(tmp_path / "replica.db") as c:
-        assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert snapshot(tmp_path / "replica.db")["mode"] == "wal"
 
 
 async def test_periodic_sync(primary: HranaProcess, tmp_path: Path) -> None:
