@@ -171,9 +171,12 @@ async def test_long_read_moves_off_the_event_loop(conn: ferrule.SqliteConnection
     probing = asyncio.ensure_future(probe())
     await asyncio.sleep(0)
     assert await conn.fetchval(query, 3_000_000) == 3_000_000
+    took = time.monotonic() - started
     await probing
-    # The long run was stopped inline within its budget and finished on its thread.
-    assert blocked_for < 0.05, blocked_for
+    # The long run was stopped inline within its budget and finished on its thread: the
+    # loop's longest pause is a scheduling hiccup at most (a loaded machine deschedules it
+    # for tens of ms), far from the whole run it would be had the statement stayed inline.
+    assert blocked_for < min(0.25, took / 3), (blocked_for, took)
 
 
 async def test_terminate_stops_a_running_statement(conn: ferrule.SqliteConnection) -> None:
