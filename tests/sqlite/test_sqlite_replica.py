@@ -189,12 +189,12 @@ async def test_many_pulls_a_large_transaction_and_a_shrink(
     replica: SqliteReplicaConnection, primary: HranaProcess, tmp_path: Path
 ) -> None:
     primary.execute(
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600) "
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1200) "
         "INSERT INTO t(v) SELECT printf('%.3000c', 'x') FROM c"
     )
     report = await replica.sync()
-    assert report["frames"] > 128, "more than one pull"
-    assert await replica.fetchval("SELECT count(*) FROM t") == 602
+    assert report["frames"] > 1024, "one transaction over several pulls of 512 frames"
+    assert await replica.fetchval("SELECT count(*) FROM t") == 1202
     check_same(primary, tmp_path / "replica.db")
     primary.execute("DELETE FROM t WHERE id > 2")
     primary.execute("VACUUM")

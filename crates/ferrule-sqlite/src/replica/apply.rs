@@ -106,7 +106,37 @@ impl Applier {
         let frames: Vec<&[u8]> = frames.chunks_exact(FRAME_SIZE).collect();
         // One local commit for all the primary's transactions complete in this batch; the
         // frames after the last of them stay in an open local transaction until the next.
-        let last_commit = frames.iter().rposition(|f| size_after(f) > 0);
+        let complete = frames
+            .iter()
+            .rposition(|f| size_after(f) > 0)
+            .map_or(0, |i| i + 1);
+        let (done, rest) = frames.split_at(complete);
+        let commits = self.write(first, done)?;
+        if !done.is_empty() {
+            self.commit(first + complete as u32 - 1)?;
+        }
+        self.write(first + complete as u32, rest)?;
+        Ok(commits)
+    }
+
+    /// Writes `frames` (numbered from `first`) into the open local transaction, opening one
+    /// if needed; returns how many of them end one of the primary's transactions.
+    fn write(&mut self, first: u32, frames: &[&[u8]]) -> Result<u32> {
+        if frames.is_empty() {
+            return Ok(0);
+        }
+        if !self.in_txn {
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(local)?;
+            self.in_txn = true;
+        }
+        let mut put = self
+            .conn
+            .prepare("INSERT INTO sqlite_dbpage(pgno, data) VALUES (?1, ?2)")
+            .map_err(local)?;
+        let mut cut = self
+            .conn
+            .prepare("INSERT INTO sqlite_dbpage(pgno, data) VALUES (?1, NULL)")
+            .map_err(local)?;
         let mut commits = 0;
         for (i, frame) in frames.iter().enumerate() {
             let frame_no = first + i as u32;
@@ -114,15 +144,7 @@ impl Applier {
             if page_no == 0 {
                 return Err(Error::protocol(format!("frame {frame_no} names page 0")));
             }
-            if !self.in_txn {
-                self.conn.execute_batch("BEGIN IMMEDIATE").map_err(local)?;
-                self.in_txn = true;
-            }
-            self.conn
-                .execute(
-                    "INSERT INTO sqlite_dbpage(pgno, data) VALUES (?1, ?2)",
-                    rusqlite::params![page_no, &frame[HEADER_SIZE..]],
-                )
+            put.execute(rusqlite::params![page_no, &frame[HEADER_SIZE..]])
                 .map_err(local)?;
             self.written = frame_no;
             let size = size_after(frame);
@@ -130,16 +152,8 @@ impl Applier {
                 // The database takes the primary's size at its commit. A truncation only
                 // holds when it is the last change before COMMIT (a later page write cancels
                 // it), and is a no-op when it would not shrink the file.
-                self.conn
-                    .execute(
-                        "INSERT INTO sqlite_dbpage(pgno, data) VALUES (?1, NULL)",
-                        [size + 1],
-                    )
-                    .map_err(local)?;
+                cut.execute([size + 1]).map_err(local)?;
                 commits += 1;
-            }
-            if last_commit == Some(i) {
-                self.commit(frame_no)?;
             }
         }
         Ok(commits)

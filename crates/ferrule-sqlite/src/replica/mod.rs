@@ -43,7 +43,7 @@ pub fn is_route_remote(e: &Error) -> bool {
 }
 
 /// Frames asked for per pull.
-const PULL_BATCH: u32 = 128;
+const PULL_BATCH: u32 = 512;
 
 #[derive(Debug, Clone)]
 pub struct ReplicaConfig {
