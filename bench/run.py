@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import pg, pgbench, report  # noqa: E402
+from bench import (  # noqa: E402
+    pg,
+    pgbench,
+    report,
+    sqlite_replica,
+)
 from bench import sqlite as sqlite_bench  # noqa: E402
 from bench.common import Results, rows_table, summarize  # noqa: E402
 from bench.summary import Summary, write_summary  # noqa: E402
@@ -179,13 +184,21 @@ def _write(args: argparse.Namespace, summary: Summary | None) -> None:
 
 def main_sqlite(args: argparse.Namespace) -> int:
     loops = [name for name in args.loops if name != "uvloop" or _has_uvloop()]
-    payload, failures, summary = sqlite_bench.run(args, loops, run_in_loop, ROOT, log)
-    payload["args"] = vars(args)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = ROOT / "bench" / "results" / f"sqlite-{stamp}.json"
-    save_json(out, payload)
-    log(f"raw SQLite results: {out.relative_to(ROOT)}")
-    _write(args, summary)
+    failures = 0
+    if any(name != "replica" for name in args.sqlite_only):
+        payload, failures, summary = sqlite_bench.run(args, loops, run_in_loop, ROOT, log)
+        payload["args"] = vars(args)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = ROOT / "bench" / "results" / f"sqlite-{stamp}.json"
+        save_json(out, payload)
+        log(f"raw SQLite results: {out.relative_to(ROOT)}")
+        _write(args, summary)
+    if "replica" in args.sqlite_only:
+        try:
+            _write(args, sqlite_replica.run(args, loops, run_in_loop, ROOT, log))
+        except Exception as exc:  # one suite's failure must not lose the others' results
+            log(f"replicas: the measurement failed: {exc!r}")
+            failures += 1
     if failures:
         log(f"{failures} SQLite measurement(s) failed; see the errors above")
     return 1 if failures else 0

@@ -32,7 +32,8 @@ from bench.summary import Summary, markdown_table
 
 BASELINE = "sqlite3"
 ASYNC_PEERS = ("aiosqlite", "aiolibsql")
-WORKLOADS = ("point", "insert", "executemany", "select", "concurrent")
+# "replica" is bench/sqlite_replica.py's section (embedded replicas, against the libsql client).
+WORKLOADS = ("point", "insert", "executemany", "select", "concurrent", "replica")
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def build_workloads(sizes: Sizes, only: list[str]) -> list[Workload]:
         "select": select,
         "concurrent": concurrent,
     }
-    return [makers[name](sizes) for name in WORKLOADS if name in only]
+    return [makers[name](sizes) for name in WORKLOADS if name in only and name in makers]
 
 
 def load_clients(names: list[str]) -> tuple[list[Client], dict[str, str]]:

@@ -79,7 +79,9 @@ pub fn read(path: &Path) -> Result<Progress> {
     Ok(progress)
 }
 
-/// Replaces the progress file: a new file beside it, flushed, then renamed over it.
+/// Replaces the progress file: a new file beside it, flushed, then renamed over it. The
+/// rename itself is not made durable: lost in a power cut, it leaves the progress before it,
+/// and frames applied again over pages that already hold them change nothing.
 pub fn write(path: &Path, p: Progress) -> Result<()> {
     let body = json!({
         "hash": checksum(p),
@@ -87,11 +89,25 @@ pub fn write(path: &Path, p: Progress) -> Result<()> {
         "durable_frame_num": p.frame,
         "generation": p.generation,
     });
-    write_atomically(path, body.to_string().as_bytes())
+    replace_file(path, body.to_string().as_bytes())?;
+    Ok(())
 }
 
-/// Writes `data` to `path` so that a crash leaves either the old file or the new one.
+/// Writes `data` to `path` so that a crash leaves either the old file or the new one, and the
+/// new one for good once this returns.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    replace_file(path, data)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The rename is durable once the directory is.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// A new file beside `path`, flushed, then renamed over it.
+fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
     let fail = |what: &str, e: std::io::Error| {
         Error::interface(format!("cannot {what} {}: {e}", path.display()))
     };
@@ -103,14 +119,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
         .and_then(|()| file.sync_all())
         .map_err(|e| fail("write a file beside", e))?;
     drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| fail("replace", e))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // The rename is durable once the directory is.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    std::fs::rename(&tmp, path).map_err(|e| fail("replace", e))
 }
 
 #[cfg(test)]
