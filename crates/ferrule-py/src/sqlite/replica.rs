@@ -25,7 +25,7 @@ use super::connection::{ctl, start_backup, CursorOpened, Prepared};
 use super::methods::{sqlite_connection_methods, SqliteCalls};
 use super::remote::{within, RemoteCursors};
 use super::results::{Rows, Shape};
-use crate::bridge::{Bridge, Completion, Deliver, Text, Unit};
+use crate::bridge::{Bridge, Deliver, Text, Unit};
 use crate::ready::InlineSlice;
 use crate::settings::{get, seconds};
 
@@ -268,18 +268,14 @@ impl SqliteReplica {
             Err(e) if is_route_remote(&e) => {
                 ferrule_core::runtime::runtime().spawn(async move {
                     let r = bounded(deadline, token, fallback).await;
-                    complete(completion, r.map(wrap));
+                    completion.complete(r.map(wrap));
                 });
             }
-            r => complete(completion, r.map(wrap)),
+            r => completion.complete(r.map(wrap)),
         });
         submit(ctl, reply);
         Ok(future)
     }
-}
-
-fn complete<D: Deliver + 'static>(completion: Completion, outcome: Result<D, Error>) {
-    completion.complete(outcome);
 }
 
 impl SqliteCalls for SqliteReplica {
