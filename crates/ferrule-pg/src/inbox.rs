@@ -163,10 +163,15 @@ fn read_inline(shared: &Shared, inbox: &Inbox) -> InlineRead {
     let Some(mut st) = inbox.state.try_lock() else {
         return InlineRead::Busy;
     };
-    if st.reader.is_none() || shared.is_closed() {
+    if st.reader.is_none() {
         return InlineRead::Ended;
     }
     if !st.caller {
+        return InlineRead::Released;
+    }
+    if shared.is_closed() {
+        // Closing: the task reads the server's last words (the answer to Terminate).
+        inbox.hand_to_task(st);
         return InlineRead::Released;
     }
     let outcome = loop {
@@ -265,13 +270,13 @@ async fn read_answers(inbox: &Inbox) -> Error {
         // A COPY TO STDOUT chunk waiting for room is handed over before anything is read.
         let blocked = {
             let mut st = inbox.state.lock();
+            if st.reader.is_none() {
+                return Error::closed("the connection is closed");
+            }
             if st.caller {
                 continue;
             }
-            let Some(reader) = st.reader.as_mut() else {
-                return Error::closed("the connection is closed");
-            };
-            reader.blocked.take()
+            st.reader.as_mut().and_then(|r| r.blocked.take())
         };
         if let Some((tx, chunk)) = blocked {
             let _ = tx.send(chunk).await;
