@@ -136,11 +136,11 @@ impl Inbox {
     pub fn abort(self: &Arc<Self>, reason: Error) {
         self.sock.shutdown();
         match self.state.try_lock() {
-            Some(mut st) => end_reading(&mut st, reason),
+            Some(mut st) => end_reading(&mut st, reason, false),
             None => {
                 let inbox = self.clone();
                 crate::conn::spawn(async move {
-                    end_reading(&mut inbox.state.lock(), reason);
+                    end_reading(&mut inbox.state.lock(), reason, false);
                 });
             }
         }
@@ -148,9 +148,9 @@ impl Inbox {
     }
 }
 
-fn end_reading(st: &mut ReadState, reason: Error) {
+fn end_reading(st: &mut ReadState, reason: Error, settled: bool) {
     if let Some(mut reader) = st.reader.take() {
-        reader.end(&mut st.pending_rx, reason);
+        reader.end(&mut st.pending_rx, reason, settled);
     }
 }
 
@@ -183,7 +183,7 @@ fn read_inline(shared: &Shared, inbox: &Inbox) -> InlineRead {
     };
     match outcome {
         Err(e) => {
-            end_reading(&mut st, e);
+            end_reading(&mut st, e, true);
             drop(st);
             inbox.sock.shutdown();
             inbox.task_turn.notify_one();
@@ -249,7 +249,7 @@ fn read_some(inbox: &Inbox, st: &mut ReadState) -> Result<Option<bool>, Error> {
 /// descriptor is registered with the reactor only while it is.
 pub(crate) async fn plain_reader_task(shared: Arc<Shared>, inbox: Arc<Inbox>) {
     let reason = read_answers(&inbox).await;
-    end_reading(&mut inbox.state.lock(), reason);
+    end_reading(&mut inbox.state.lock(), reason, true);
     inbox.sock.shutdown();
     drop(shared);
 }

@@ -181,7 +181,7 @@ pub(crate) async fn reader_task(
             Err(e) => break Error::connection_lost(format!("connection lost: {e}")),
         }
     };
-    reader.end(&mut pending_rx, reason);
+    reader.end(&mut pending_rx, reason, true);
 }
 
 fn is_fatal(e: &Error) -> bool {
@@ -213,8 +213,14 @@ impl Reader {
     }
 
     /// Reading ended with `reason`: the connection is closed and every request still waiting
-    /// gets an error (once).
-    pub fn end(&mut self, pending_rx: &mut UnboundedReceiver<Pending>, reason: Error) {
+    /// gets an error (once). `settled`: the server is done with them; not so when the
+    /// connection was aborted, where a CancelRequest may still have to stop them.
+    pub fn end(
+        &mut self,
+        pending_rx: &mut UnboundedReceiver<Pending>,
+        reason: Error,
+        settled: bool,
+    ) {
         if self.ended {
             return;
         }
@@ -224,7 +230,9 @@ impl Reader {
         let reason = shared.closed_error();
         pending_rx.close();
         let fail = |p: Pending| {
-            p.state.finish();
+            if settled {
+                p.state.finish();
+            }
             if let Some(reply) = p.reply {
                 // A FATAL error the server sent before closing says more than "connection
                 // lost".
