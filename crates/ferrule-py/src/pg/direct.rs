@@ -76,6 +76,8 @@ where
         return Err(source);
     };
     let sink = opts.sink.as_ref().map(|f| f(stmt));
+    // Before the query can be answered: the answer may come (and the loan end) at once.
+    source.count(&stmt.sql);
     // The loan (a pool's connection) lasts until the answer.
     let keep = Arc::new(Mutex::new(Some(source)));
     let kept = keep.clone();
@@ -103,9 +105,6 @@ where
     let sent = conn.query_now(stmt, values, opts.max_rows, sink, ctl, on_answer);
     match sent {
         Ok(sent) => {
-            if let Some(source) = keep.lock().as_ref() {
-                source.count(&stmt.sql);
-            }
             loop_reader::follow(py, bridge, sent);
             Ok(())
         }
