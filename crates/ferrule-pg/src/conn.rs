@@ -1,7 +1,7 @@
 //! A live connection: the caller-side handle and the reader/writer tasks behind it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,10 +20,12 @@ use crate::cancel::CancelTarget;
 use crate::config::PgConfig;
 use crate::connect::{establish, BoxStream};
 use crate::encode::encode_bind;
-use crate::io::{reader_task, writer_task};
+use crate::inbox::{plain_reader_task, Inbox};
+use crate::io::{reader_task, writer_task, Reader};
 use crate::low_water::LowWater;
-use crate::request::{Command, CopyChunk, CopyMode, ReqState, Request, Response, RowSink};
+use crate::request::{Command, CopyChunk, CopyMode, Pending, ReqState, Request, Response, RowSink};
 use crate::session::SessionState;
+use crate::socket::{register, SockWriter};
 use crate::statement::{Column, Statement, StatementCache};
 use crate::typeinfo::TypeRegistry;
 
@@ -91,7 +93,18 @@ pub enum AsyncMessage {
 pub type AsyncHook = Box<dyn Fn(AsyncMessage) + Send + Sync>;
 
 pub(crate) struct Shared {
-    pub tx: UnboundedSender<Command>,
+    tx: UnboundedSender<Command>,
+    /// Commands sent to the writer and not yet written: while there are none, nothing is
+    /// in flight and the caller's thread holds `send_lock`, it may write itself (direct.rs).
+    pub queued: AtomicUsize,
+    /// Taken to queue a command, and by the caller's thread while it writes.
+    pub send_lock: Mutex<()>,
+    /// Where requests written from the caller's thread tell the reader about themselves.
+    pub pending_tx: UnboundedSender<Pending>,
+    /// The receiving side of a plain connection (None with TLS: then only the task reads).
+    pub inbox: Option<Arc<Inbox>>,
+    /// Lone requests in a row sent from the caller's thread.
+    pub lone_run: AtomicU32,
     /// States of requests written and not yet answered, in wire order; the front one is the
     /// one the server is working on, the only one a CancelRequest may target.
     pub inflight: Mutex<VecDeque<Arc<ReqState>>>,
@@ -173,7 +186,7 @@ impl Shared {
         }
         self.cancels_in_flight.fetch_add(1, Ordering::AcqRel);
         let shared = self.clone();
-        Some(tokio::spawn(async move {
+        Some(spawn(async move {
             let _in_flight = CancelInFlight { shared: &shared };
             let notified = state.done_notify.notified();
             tokio::pin!(notified);
@@ -224,7 +237,39 @@ impl Shared {
         for task in self.tasks.lock().drain(..) {
             task.abort();
         }
+        if let Some(inbox) = &self.inbox {
+            inbox.abort(self.closed_error());
+        }
         self.finished.notify_waiters();
+    }
+
+    /// Queues a command for the writer task. A request from the runtime's side means the
+    /// requests no longer go out one at a time: reading goes back to the reader task.
+    pub fn enqueue(&self, cmd: Command) -> bool {
+        let guard = self.send_lock.lock();
+        let sent = self.queue_locked(cmd);
+        drop(guard);
+        self.lone_run.store(0, Ordering::Relaxed);
+        if let Some(inbox) = &self.inbox {
+            inbox.try_release();
+        }
+        sent
+    }
+
+    /// `enqueue` for a caller that holds `send_lock`.
+    pub fn queue_locked(&self, cmd: Command) -> bool {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        match self.tx.send(cmd) {
+            Ok(()) => true,
+            Err(_) => {
+                self.queued.fetch_sub(1, Ordering::AcqRel);
+                false
+            }
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 }
 
@@ -247,8 +292,38 @@ impl PgConnection {
         let (tx, rx) = unbounded_channel();
         let (pending_tx, pending_rx) = unbounded_channel();
         let cache = StatementCache::new(cfg.statement_cache_size);
+        let mut est = est;
+        // A plain socket: the writer registers a descriptor of its own, for writability.
+        let plain = match est.plain.take() {
+            Some(sock) => {
+                let writer = sock
+                    .duplicate()
+                    .and_then(|w| register(Arc::new(w), tokio::io::Interest::WRITABLE))
+                    .map_err(|e| Error::connection_lost(format!("connection lost: {e}")))?;
+                Some((writer, sock))
+            }
+            None => None,
+        };
+        let mut read_buf = Some(est.read_buf);
+        let mut pending_rx = Some(pending_rx);
+        let (inbox, writer_fd) = match plain {
+            Some((writer, sock)) => {
+                let buf = read_buf.take().unwrap_or_default();
+                let rx = pending_rx.take();
+                (
+                    rx.map(|rx| Arc::new(Inbox::new(sock, buf, rx))),
+                    Some(writer),
+                )
+            }
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
             tx,
+            queued: AtomicUsize::new(0),
+            send_lock: Mutex::new(()),
+            pending_tx: pending_tx.clone(),
+            inbox: inbox.clone(),
+            lone_run: AtomicU32::new(0),
             inflight: Mutex::new(VecDeque::new()),
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
@@ -277,16 +352,26 @@ impl PgConnection {
             turns: Arc::default(),
         });
         let stream: BoxStream = est.stream;
-        let (r, w) = tokio::io::split(stream);
-        let low_water = est.tcp_fd.map(LowWater::new);
-        let reader = tokio::spawn(reader_task(
-            shared.clone(),
-            r,
-            est.read_buf,
-            pending_rx,
-            low_water,
-        ));
-        let writer = tokio::spawn(writer_task(shared.clone(), rx, w, pending_tx));
+        let (reader, writer) = match (inbox, writer_fd, read_buf, pending_rx) {
+            (Some(inbox), Some(writer_fd), _, _) => {
+                // The tokio stream's descriptor closes here; the duplicates stay open.
+                drop(stream);
+                inbox.start(Reader::new(shared.clone()));
+                let reader = tokio::spawn(plain_reader_task(shared.clone(), inbox));
+                let w = SockWriter(writer_fd);
+                let writer = tokio::spawn(writer_task(shared.clone(), rx, w, pending_tx));
+                (reader, writer)
+            }
+            (_, _, Some(buf), Some(pending_rx)) => {
+                let (r, w) = tokio::io::split(stream);
+                let low_water = est.tcp_fd.map(LowWater::new);
+                let reader =
+                    tokio::spawn(reader_task(shared.clone(), r, buf, pending_rx, low_water));
+                let writer = tokio::spawn(writer_task(shared.clone(), rx, w, pending_tx));
+                (reader, writer)
+            }
+            _ => return Err(Error::interface("a connection was set up twice")),
+        };
         shared.tasks.lock().extend([reader, writer]);
         Ok(PgConnection { shared })
     }
@@ -414,10 +499,11 @@ impl PgConnection {
         if self.is_closed() {
             return Err(self.shared.closed_error());
         }
-        self.shared
-            .tx
-            .send(cmd)
-            .map_err(|_| self.shared.closed_error())
+        if self.shared.enqueue(cmd) {
+            Ok(())
+        } else {
+            Err(self.shared.closed_error())
+        }
     }
 
     /// Sends one request and waits for its response, honouring the call's deadline and
@@ -565,7 +651,7 @@ impl PgConnection {
         frontend::describe(b'S', &name, &mut buf).map_err(interface)?;
         frontend::sync(&mut buf);
         let resp = self.roundtrip(buf, false, ctl).await?;
-        let closer = named.then(|| self.shared.tx.clone());
+        let closer = named.then(|| crate::statement::Closer::new(&self.shared));
         // Formats and type details per parameter and column; types met for the first time
         // are read from pg_catalog here, before any Bind (typeload.rs).
         let stmt = self
@@ -586,7 +672,7 @@ impl PgConnection {
         Ok(stmt)
     }
 
-    fn bind_execute(
+    pub(crate) fn bind_execute(
         &self,
         stmt: &Statement,
         params: &[Value],
@@ -870,7 +956,7 @@ impl PgConnection {
         // Closed by the user, not lost: new calls and the server's hang-up report that.
         self.shared
             .mark_closed(Error::closed("the connection is closed"));
-        if self.shared.tx.send(Command::Terminate).is_ok()
+        if self.shared.enqueue(Command::Terminate)
             && !self.shared.reader_done.load(Ordering::Acquire)
         {
             let _ = tokio::time::timeout(timeout, finished).await;
@@ -1117,7 +1203,7 @@ fn at_row(mut e: Error, row: usize) -> Error {
 }
 
 /// Errors that mean a cached statement no longer matches the schema.
-fn is_stale_statement(e: &Error) -> bool {
+pub fn is_stale_statement(e: &Error) -> bool {
     match e.code.as_deref() {
         Some("26000") => true,
         Some("0A000") => e.field("routine") == Some("RevalidateCachedQuery"),
@@ -1128,4 +1214,15 @@ fn is_stale_statement(e: &Error) -> bool {
 /// Used by decoders in the binding layer to name a column in errors.
 pub fn column_name(columns: &[Column], i: usize) -> &str {
     columns.get(i).map(|c| c.name.as_str()).unwrap_or("?")
+}
+
+/// Spawns on the current runtime, or on ferrule's from any other thread (an event loop's).
+pub(crate) fn spawn<F>(job: F) -> JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn(job),
+        Err(_) => ferrule_core::runtime::runtime().spawn(job),
+    }
 }

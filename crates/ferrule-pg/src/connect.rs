@@ -51,6 +51,12 @@ pub const MAX_MESSAGE: usize = (1 << 30) + 1024;
 /// Opens the socket; for TCP also returns its descriptor, for the reader's tuning
 /// (`LowWater`), valid as long as the stream lives.
 pub async fn open_socket(endpoint: &Endpoint) -> Result<(BoxStream, Option<RawFd>), Error> {
+    let (stream, tcp_fd, _) = open_socket_fd(endpoint).await?;
+    Ok((stream, tcp_fd))
+}
+
+/// `open_socket`, also returning the socket's descriptor whatever its kind.
+async fn open_socket_fd(endpoint: &Endpoint) -> Result<(BoxStream, Option<RawFd>, RawFd), Error> {
     match endpoint {
         Endpoint::Tcp(addr) => {
             let s = TcpStream::connect(addr)
@@ -58,13 +64,14 @@ pub async fn open_socket(endpoint: &Endpoint) -> Result<(BoxStream, Option<RawFd
                 .map_err(|e| Error::connection_failure(format!("cannot connect to {addr}: {e}")))?;
             s.set_nodelay(true)?;
             let fd = s.as_raw_fd();
-            Ok((Box::new(s), Some(fd)))
+            Ok((Box::new(s), Some(fd), fd))
         }
         Endpoint::Unix(path) => {
             let s = UnixStream::connect(path).await.map_err(|e| {
                 Error::connection_failure(format!("cannot connect to {}: {e}", path.display()))
             })?;
-            Ok((Box::new(s), None))
+            let fd = s.as_raw_fd();
+            Ok((Box::new(s), None, fd))
         }
     }
 }
@@ -157,6 +164,8 @@ pub struct Established {
     pub tx_status: u8,
     /// The TCP socket under `stream` (None for a unix socket).
     pub tcp_fd: Option<RawFd>,
+    /// A second descriptor of a plain (not TLS) socket, read and written directly.
+    pub plain: Option<crate::socket::Sock>,
 }
 
 /// Reads one backend message, refusing absurd lengths before allocating for them.
@@ -316,6 +325,7 @@ async fn startup(
                     server_params,
                     tx_status: body.status(),
                     tcp_fd: None,
+                    plain: None,
                 });
             }
             _ => return Err(Error::protocol("unexpected message during startup")),
@@ -442,8 +452,9 @@ async fn try_endpoint(
     endpoint: Endpoint,
     tls_config: Option<Arc<ClientConfig>>,
 ) -> Result<Established, Error> {
-    let (stream, tcp_fd) = open_socket(&endpoint).await?;
+    let (stream, tcp_fd, fd) = open_socket_fd(&endpoint).await?;
     let is_unix = matches!(endpoint, Endpoint::Unix(_));
+    let plain = duplicate_socket(&stream, fd, is_unix);
     let mut est = match tls_config {
         Some(config) if !is_unix => {
             let name = tls::server_name(cfg, &host.host)?;
@@ -458,5 +469,18 @@ async fn try_endpoint(
         _ => startup(cfg, stream, endpoint, None, None).await,
     }?;
     est.tcp_fd = tcp_fd;
+    if est.tls.is_none() {
+        est.plain = plain;
+    }
     Ok(est)
+}
+
+/// A second descriptor of the socket under `stream`, read and written without tokio's
+/// stream once the session is up (None when it cannot be had: the tasks then use the
+/// stream as it is).
+fn duplicate_socket(stream: &BoxStream, fd: RawFd, unix: bool) -> Option<crate::socket::Sock> {
+    let _ = stream;
+    // SAFETY: `fd` is the descriptor of `stream`, open while the borrow lasts.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    crate::socket::Sock::duplicate_of(&borrowed, unix).ok()
 }

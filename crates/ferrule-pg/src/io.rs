@@ -8,7 +8,7 @@ use fallible_iterator::FallibleIterator;
 use ferrule_core::{Error, ErrorKind};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf};
 use tokio::sync::mpsc::{error::TrySendError, Receiver, UnboundedReceiver, UnboundedSender};
 
 use crate::conn::{AsyncMessage, Shared};
@@ -22,19 +22,17 @@ use crate::request::{
 use crate::session::{self, SessionState};
 use crate::statement::Column;
 
-type Writer = WriteHalf<BoxStream>;
-
 /// COPY TO STDOUT data after which the reader waits for larger reads (`LowWater`).
 const BULK_COPY: usize = 1 << 20;
 
-async fn write_out(w: &mut Writer, out: &[u8]) -> std::io::Result<()> {
+async fn write_out<W: AsyncWrite + Unpin>(w: &mut W, out: &[u8]) -> std::io::Result<()> {
     w.write_all(out).await?;
     w.flush().await
 }
 
 /// Streams one COPY's data; returns when the copy has ended on the wire.
-async fn copy_data(
-    w: &mut Writer,
+async fn copy_data<W: AsyncWrite + Unpin>(
+    w: &mut W,
     out: &mut BytesMut,
     mut data: Receiver<CopyChunk>,
 ) -> std::io::Result<()> {
@@ -62,11 +60,12 @@ async fn copy_data(
     }
 }
 
-/// Writes commands in arrival order, batching whatever is queued into one write.
-pub(crate) async fn writer_task(
+/// Writes commands in arrival order, batching whatever is queued into one write. Each
+/// command counts as queued (`Shared::queued`) until its bytes are written.
+pub(crate) async fn writer_task<W: AsyncWrite + Unpin>(
     shared: Arc<Shared>,
     mut rx: UnboundedReceiver<Command>,
-    mut w: Writer,
+    mut w: W,
     pending_tx: UnboundedSender<Pending>,
 ) {
     let mut out = BytesMut::with_capacity(8192);
@@ -74,7 +73,9 @@ pub(crate) async fn writer_task(
         let mut terminate = false;
         let mut copy = None;
         let mut next = Some(first);
+        let mut taken = 0;
         while let Some(cmd) = next.take() {
+            taken += 1;
             match cmd {
                 Command::Request(req) => {
                     shared.inflight.lock().push_back(req.state.clone());
@@ -114,6 +115,7 @@ pub(crate) async fn writer_task(
             break;
         }
         out.clear();
+        shared.queued.fetch_sub(taken, Ordering::AcqRel);
         if terminate {
             // No shutdown: a TLS close_notify the server exits without reading makes its
             // kernel answer with a reset, which can discard responses not yet read here.
@@ -125,7 +127,8 @@ pub(crate) async fn writer_task(
     }
 }
 
-/// Reads messages and hands each to the request at the front, until the socket ends.
+/// Reads messages and hands each to the request at the front, until the socket ends (a TLS
+/// connection; a plain one is read as inbox.rs says).
 pub(crate) async fn reader_task(
     shared: Arc<Shared>,
     mut r: ReadHalf<BoxStream>,
@@ -133,11 +136,7 @@ pub(crate) async fn reader_task(
     mut pending_rx: UnboundedReceiver<Pending>,
     mut low_water: Option<LowWater>,
 ) {
-    let mut reader = Reader {
-        shared: shared.clone(),
-        current: None,
-        blocked: None,
-    };
+    let mut reader = Reader::new(shared.clone());
     let reason = loop {
         if let Err(e) = reader.drain(&mut buf, &mut pending_rx) {
             break e;
@@ -182,33 +181,7 @@ pub(crate) async fn reader_task(
             Err(e) => break Error::connection_lost(format!("connection lost: {e}")),
         }
     };
-    shared.mark_closed(reason);
-    let reason = shared.closed_error();
-    pending_rx.close();
-    let fail = |p: Pending| {
-        p.state.finish();
-        if let Some(reply) = p.reply {
-            // A FATAL error the server sent before closing says more than "connection lost".
-            let err = match p.response.error {
-                Some(mut e) if is_fatal(&e) => {
-                    e.kind = ErrorKind::ConnectionLost;
-                    e
-                }
-                _ => reason.clone(),
-            };
-            let _ = reply.send(Err(err));
-        }
-    };
-    if let Some(p) = reader.current.take() {
-        fail(p);
-    }
-    while let Ok(p) = pending_rx.try_recv() {
-        fail(p);
-    }
-    shared.inflight.lock().clear();
-    shared.reader_done.store(true, Ordering::Release);
-    shared.finished.notify_waiters();
-    reader.hook(AsyncMessage::Terminated(reason));
+    reader.end(&mut pending_rx, reason, true);
 }
 
 fn is_fatal(e: &Error) -> bool {
@@ -218,15 +191,75 @@ fn is_fatal(e: &Error) -> bool {
     )
 }
 
-struct Reader {
+/// Splits what the server sends into messages and hands each to the request it answers,
+/// whichever thread reads the socket.
+pub(crate) struct Reader {
     shared: Arc<Shared>,
-    current: Option<Pending>,
+    pub current: Option<Pending>,
     /// A COPY TO STDOUT chunk the consumer has no room for yet.
-    blocked: Option<(CopyOutSender, Bytes)>,
+    pub blocked: Option<(CopyOutSender, Bytes)>,
+    /// Set once reading has ended and every waiting request has its error.
+    pub ended: bool,
 }
 
 impl Reader {
-    fn drain(
+    pub fn new(shared: Arc<Shared>) -> Reader {
+        Reader {
+            shared,
+            current: None,
+            blocked: None,
+            ended: false,
+        }
+    }
+
+    /// Reading ended with `reason`: the connection is closed and every request still waiting
+    /// gets an error (once). `settled`: the server is done with them; not so when the
+    /// connection was aborted, where a CancelRequest may still have to stop them.
+    pub fn end(
+        &mut self,
+        pending_rx: &mut UnboundedReceiver<Pending>,
+        reason: Error,
+        settled: bool,
+    ) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let shared = self.shared.clone();
+        shared.mark_closed(reason);
+        let reason = shared.closed_error();
+        pending_rx.close();
+        let fail = |p: Pending| {
+            if settled {
+                p.state.finish();
+            }
+            if let Some(reply) = p.reply {
+                // A FATAL error the server sent before closing says more than "connection
+                // lost".
+                let err = match p.response.error {
+                    Some(mut e) if is_fatal(&e) => {
+                        e.kind = ErrorKind::ConnectionLost;
+                        e
+                    }
+                    _ => reason.clone(),
+                };
+                reply.send(Err(err));
+            }
+        };
+        self.blocked = None;
+        if let Some(p) = self.current.take() {
+            fail(p);
+        }
+        while let Ok(p) = pending_rx.try_recv() {
+            fail(p);
+        }
+        shared.inflight.lock().clear();
+        shared.reader_done.store(true, Ordering::Release);
+        shared.finished.notify_waiters();
+        self.hook(AsyncMessage::Terminated(reason));
+    }
+
+    pub fn drain(
         &mut self,
         buf: &mut BytesMut,
         pending_rx: &mut UnboundedReceiver<Pending>,
@@ -420,7 +453,7 @@ impl Reader {
                     let mut fail = BytesMut::new();
                     frontend::copy_fail(MSG, &mut fail)
                         .map_err(|e| Error::interface(e.to_string()))?;
-                    let _ = self.shared.tx.send(Command::Raw(fail));
+                    self.shared.enqueue(Command::Raw(fail));
                 }
             }
             Message::CopyOutResponse(_) => {
@@ -474,7 +507,7 @@ impl Reader {
                 Some(e) => Err(e),
                 None => Ok(done.response),
             };
-            let _ = reply.send(result);
+            reply.send(result);
         }
     }
 }

@@ -11,15 +11,18 @@ pub mod config;
 pub mod conn;
 pub mod connect;
 pub mod copy_format;
+mod direct;
 pub mod encode;
 mod encode_rich;
 pub mod errors;
 pub mod hosts;
+mod inbox;
 mod io;
 mod low_water;
 pub mod pool;
 pub mod request;
 pub mod session;
+mod socket;
 pub mod statement;
 pub mod tls;
 pub mod typeinfo;
@@ -27,9 +30,12 @@ mod typeload;
 pub mod types;
 
 pub use config::{PgConfig, SslMode, TargetSessionAttrs};
+pub use conn::is_stale_statement;
 pub use conn::{
     AsyncMessage, CallCtl, CopyIn, CopyOut, PgConnection, QueryOpts, QueryResult, SinkFactory,
 };
+pub use direct::Sent;
+pub use inbox::{InlineRead, InlineReader};
 pub use pool::{PgManager, SessionHooks};
 pub use postgres_protocol::message::backend::DataRowBody;
 pub use request::RowSink;

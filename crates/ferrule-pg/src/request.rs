@@ -104,10 +104,28 @@ pub struct Response {
     pub row_count: u64,
 }
 
+/// Where a request's answer goes: a caller waiting on a channel, or a function called by
+/// whoever reads the answer (a request sent from the caller's thread, direct.rs).
+pub enum Reply {
+    Channel(oneshot::Sender<Result<Response, Error>>),
+    Call(crate::direct::CallReply),
+}
+
+impl Reply {
+    pub fn send(self, result: Result<Response, Error>) {
+        match self {
+            Reply::Channel(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Call(call) => call.reply(result),
+        }
+    }
+}
+
 /// The reader's record of a request in flight.
 pub struct Pending {
     pub state: std::sync::Arc<ReqState>,
-    pub reply: Option<oneshot::Sender<Result<Response, Error>>>,
+    pub reply: Option<Reply>,
     pub discard_rows: bool,
     pub response: Response,
     pub sink: Option<RowSink>,
@@ -122,14 +140,26 @@ pub struct Pending {
 
 impl Pending {
     pub fn new(request: Request) -> Pending {
+        let mut p = Pending::answered(request.state, Reply::Channel(request.reply), request.sink);
+        p.discard_rows = request.discard_rows;
+        p.copy = request.copy;
+        p
+    }
+
+    /// A request that keeps its rows and starts no COPY.
+    pub fn answered(
+        state: std::sync::Arc<ReqState>,
+        reply: Reply,
+        sink: Option<RowSink>,
+    ) -> Pending {
         Pending {
-            state: request.state,
-            reply: Some(request.reply),
-            discard_rows: request.discard_rows,
+            state,
+            reply: Some(reply),
+            discard_rows: false,
             response: Response::default(),
-            sink: request.sink,
+            sink,
             batch_bytes: 0,
-            copy: request.copy,
+            copy: CopyMode::Refuse,
             copy_buf: BytesMut::new(),
             copy_received: 0,
         }

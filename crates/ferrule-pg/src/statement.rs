@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 use bytes::BytesMut;
 use lru::LruCache;
 use postgres_protocol::message::frontend;
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::request::Command;
 use crate::typeinfo::PgType;
@@ -42,7 +41,7 @@ pub struct Statement {
     /// A slot for the binding layer to cache its per-statement data (e.g. the Python-side
     /// record description), built once per statement instead of once per query.
     pub binding_cache: OnceLock<Box<dyn Any + Send + Sync>>,
-    closer: Option<UnboundedSender<Command>>,
+    closer: Option<Closer>,
 }
 
 impl std::fmt::Debug for Statement {
@@ -63,7 +62,7 @@ impl Statement {
         params: Vec<Oid>,
         param_formats: Vec<i16>,
         columns: Vec<Column>,
-        closer: Option<UnboundedSender<Command>>,
+        closer: Option<Closer>,
     ) -> Statement {
         Statement {
             name,
@@ -85,14 +84,25 @@ impl Statement {
 
 impl Drop for Statement {
     fn drop(&mut self) {
-        if let (Some(tx), true) = (&self.closer, self.is_named()) {
+        if let (Some(closer), true) = (&self.closer, self.is_named()) {
             let mut buf = BytesMut::with_capacity(self.name.len() + 16);
             if frontend::close(b'S', &self.name, &mut buf).is_ok() {
                 frontend::sync(&mut buf);
                 // The connection may be gone already; then the statement is gone too.
-                let _ = tx.send(Command::Discard(buf));
+                if let Some(shared) = closer.0.upgrade() {
+                    shared.enqueue(Command::Discard(buf));
+                }
             }
         }
+    }
+}
+
+/// Closes a named statement on its connection when the statement is dropped.
+pub struct Closer(std::sync::Weak<crate::conn::Shared>);
+
+impl Closer {
+    pub(crate) fn new(shared: &std::sync::Arc<crate::conn::Shared>) -> Closer {
+        Closer(std::sync::Arc::downgrade(shared))
     }
 }
 

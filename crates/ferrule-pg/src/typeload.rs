@@ -6,10 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ferrule_core::{Error, Value};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::conn::{CallCtl, PgConnection};
-use crate::request::Command;
 use crate::statement::{Column, Statement};
 use crate::typeinfo::{RawType, Resolved};
 use crate::types::{self, Oid};
@@ -96,7 +94,7 @@ impl PgConnection {
         sql: &str,
         params: Vec<Oid>,
         columns: Vec<Column>,
-        closer: Option<UnboundedSender<Command>>,
+        closer: Option<crate::statement::Closer>,
         ctl: &CallCtl,
     ) -> Result<Statement, Error> {
         // Built first: should the lookup fail, dropping it closes the statement on the server.

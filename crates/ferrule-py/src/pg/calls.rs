@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::PgStmt;
 use super::copy::{OpenedIn, OpenedOut};
+use super::direct::{run_waiting, try_direct, Output};
 use super::results::{Codecs, PipelineResults, RowClass, Rows, Shape, UserCodec};
 use crate::bridge::{Bridge, Completer, Deliver, Emitter, Text, Unit};
 use crate::convert::{rows_to_values, to_values};
@@ -80,6 +81,14 @@ pub trait HandleSource: Send + 'static {
     fn turn(&self) -> Option<Arc<Turn>> {
         None
     }
+
+    /// The connection, when it is known as the call is made (the direct path's condition).
+    fn conn_now(&self) -> Option<PgConnection> {
+        None
+    }
+
+    /// Told when a call ran on the direct path (see `ConnHandle::before_call`).
+    fn count(&self, _sql: &str) {}
 }
 
 impl<H: ConnHandle> HandleSource for H {
@@ -91,6 +100,14 @@ impl<H: ConnHandle> HandleSource for H {
 
     fn turn(&self) -> Option<Arc<Turn>> {
         Some(self.conn().take_turn())
+    }
+
+    fn conn_now(&self) -> Option<PgConnection> {
+        Some(self.conn().clone())
+    }
+
+    fn count(&self, sql: &str) {
+        self.before_call(sql, 1);
     }
 }
 
@@ -246,23 +263,6 @@ impl<S: HandleSource> Call<'_, S> {
         Bridge::submit(self.bridge.bind(py), BACKEND, token, job(self.source))
     }
 
-    /// Like `submit`, for a job that streams batches of rows through the bridge.
-    fn submit_streaming<'py, F, T>(
-        self,
-        py: Python<'py>,
-        token: CancellationToken,
-        job: impl FnOnce(S, Completer) -> F,
-    ) -> PyResult<Bound<'py, PyAny>>
-    where
-        F: Future<Output = Result<T, Error>> + Send + 'static,
-        T: Deliver + 'static,
-    {
-        let source = self.source;
-        Bridge::submit_streaming(self.bridge.bind(py), BACKEND, Some(token), |completer| {
-            job(source, completer)
-        })
-    }
-
     /// Runs `sql` with `args`; `shape`: 0 all rows, 1 first row, 2 one value, 3 status.
     #[allow(clippy::too_many_arguments)]
     pub fn query<'py>(
@@ -275,24 +275,62 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
         class: Option<Arc<RowClass>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "$")?;
+        let values = Arc::new(to_values(args, "$")?);
         let (ctl, token) = self.ctl(timeout)?;
         let shape = Shape::from_code(shape, column);
         let codecs = self.codecs.clone();
-        self.submit_streaming(py, token, move |source, completer| {
-            let opts = query_opts(shape, completer, codecs.clone(), class.clone());
-            async move {
+        let (future, completer) =
+            Bridge::register_completer(self.bridge.bind(py), BACKEND, Some(token))?;
+        let opts = query_opts(shape, completer.clone(), codecs.clone(), class.clone());
+        let slow = {
+            let (sql, values, codecs, class) =
+                (sql.clone(), values.clone(), codecs.clone(), class.clone());
+            let completer = completer.clone();
+            move |source: S, ctl: CallCtl| async move {
+                let opts = query_opts(shape, completer, codecs.clone(), class.clone());
                 let handle = source.get(&ctl).await?;
                 handle.before_call(&sql, 1);
                 let result = handle.conn().query(&sql, &values, opts, &ctl).await?;
-                Ok(Rows {
+                Ok(Box::new(Rows {
                     result,
                     shape,
                     codecs,
                     class,
-                })
+                }) as Box<dyn Deliver>)
             }
-        })
+        };
+        let cached = self
+            .source
+            .conn_now()
+            .and_then(|c| c.cached_statement(&sql));
+        let source = match cached {
+            Some(stmt) => {
+                let output = Output {
+                    shape,
+                    codecs,
+                    class,
+                };
+                match try_direct(
+                    py,
+                    self.bridge,
+                    self.source,
+                    &stmt,
+                    &values,
+                    &opts,
+                    &ctl,
+                    &completer,
+                    output,
+                    Some(sql),
+                    slow.clone(),
+                ) {
+                    Ok(()) => return Ok(future),
+                    Err(source) => source,
+                }
+            }
+            None => self.source,
+        };
+        run_waiting(completer, source, ctl, slow);
+        Ok(future)
     }
 
     /// Runs a prepared statement; same shapes as `query`.
@@ -307,14 +345,20 @@ impl<S: HandleSource> Call<'_, S> {
         timeout: Option<f64>,
         class: Option<Arc<RowClass>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let values = to_values(args, "$")?;
+        let values = Arc::new(to_values(args, "$")?);
         let (ctl, token) = self.ctl(timeout)?;
         let stmt = stmt.statement().clone();
         let shape = Shape::from_code(shape, column);
         let codecs = self.codecs.clone();
-        self.submit_streaming(py, token, move |source, completer| {
-            let opts = query_opts(shape, completer, codecs.clone(), class.clone());
-            async move {
+        let (future, completer) =
+            Bridge::register_completer(self.bridge.bind(py), BACKEND, Some(token))?;
+        let opts = query_opts(shape, completer.clone(), codecs.clone(), class.clone());
+        let slow = {
+            let (stmt, values, codecs, class) =
+                (stmt.clone(), values.clone(), codecs.clone(), class.clone());
+            let completer = completer.clone();
+            move |source: S, ctl: CallCtl| async move {
+                let opts = query_opts(shape, completer, codecs.clone(), class.clone());
                 let handle = source.get(&ctl).await?;
                 handle.before_call(&stmt.sql, 1);
                 let sink = opts.sink.as_ref().map(|f| f(&stmt));
@@ -322,14 +366,37 @@ impl<S: HandleSource> Call<'_, S> {
                     .conn()
                     .query_prepared(&stmt, &values, opts.max_rows, sink, &ctl)
                     .await?;
-                Ok(Rows {
+                Ok(Box::new(Rows {
                     result,
                     shape,
                     codecs,
                     class,
-                })
+                }) as Box<dyn Deliver>)
             }
-        })
+        };
+        let output = Output {
+            shape,
+            codecs,
+            class,
+        };
+        let source = match try_direct(
+            py,
+            self.bridge,
+            self.source,
+            &stmt,
+            &values,
+            &opts,
+            &ctl,
+            &completer,
+            output,
+            None,
+            slow.clone(),
+        ) {
+            Ok(()) => return Ok(future),
+            Err(source) => source,
+        };
+        run_waiting(completer, source, ctl, slow);
+        Ok(future)
     }
 
     /// Runs one or more statements with the simple protocol; resolves to the last status.

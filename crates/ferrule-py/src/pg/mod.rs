@@ -7,6 +7,8 @@ pub mod copy;
 pub mod copy_records;
 pub mod decode;
 pub mod decode_rich;
+pub mod direct;
+pub mod loop_reader;
 pub mod pool;
 pub mod pooled;
 pub mod range;
