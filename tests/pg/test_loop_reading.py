@@ -93,7 +93,9 @@ async def test_random_mix_keeps_every_answer_with_its_query(conn: ferrule.PgConn
         r = rng.random()
         if r < 0.1:
             with pytest.raises(ferrule.TimeoutError):
-                await conn.fetchval("SELECT pg_sleep(0.05), $1::int", tag, timeout=0.01)
+                # Far longer than the timeout: a loop stalled by a busy machine cannot see the
+                # answer before the timer fires.
+                await conn.fetchval("SELECT pg_sleep(2), $1::int", tag, timeout=0.01)
         elif r < 0.2:
             task = asyncio.ensure_future(conn.fetchval("SELECT $1::int", tag))
             await asyncio.sleep(0)

@@ -138,6 +138,12 @@ pub(crate) struct Shared {
     pub turns: Arc<Turns>,
 }
 
+/// How long a request may run on after its CancelRequest before it is sent again (doubling
+/// each time, within `cancel_timeout`).
+const CANCEL_RESEND_FIRST: Duration = Duration::from_millis(200);
+/// How long a request to cancel may still end by itself before its CancelRequest goes out.
+const CANCEL_GRACE: Duration = Duration::from_millis(20);
+
 /// Counts one CancelRequest in flight until dropped (the send ended, or its task was aborted).
 struct CancelInFlight<'a> {
     shared: &'a Shared,
@@ -195,10 +201,31 @@ impl Shared {
                 return;
             }
             // Sending is inside the bound too: a frozen server accepts the cancel connection
-            // (the kernel does) and never answers it.
+            // (the kernel does) and never answers it. A CancelRequest that lands while the
+            // session is between two commands is ignored (a deferred cancel goes out as the
+            // request before it ends, when the server may not have started this one yet):
+            // while the request runs on, it is sent again, after 0.2 s, 0.6 s, 1.4 s...
             let confirmed = tokio::time::timeout(shared.cancel_timeout, async {
-                let _ = shared.cancel_target.send().await;
-                notified.await;
+                // A CancelRequest names the session, not the request: one that lands after
+                // the request ended cancels whatever the session runs next. A request that
+                // ends within the grace (most do) is not cancelled at all.
+                if tokio::time::timeout(CANCEL_GRACE, notified.as_mut())
+                    .await
+                    .is_ok()
+                    || state.done.load(Ordering::Acquire)
+                {
+                    return;
+                }
+                let mut wait = CANCEL_RESEND_FIRST;
+                loop {
+                    let _ = shared.cancel_target.send().await;
+                    if tokio::time::timeout(wait, notified.as_mut()).await.is_ok()
+                        || state.done.load(Ordering::Acquire)
+                    {
+                        return;
+                    }
+                    wait *= 2;
+                }
             });
             if confirmed.await.is_err() && !state.done.load(Ordering::Acquire) {
                 shared.abort(Error::connection_lost(format!(
