@@ -384,7 +384,8 @@ impl PgConnection {
                 // The tokio stream's descriptor closes here; the duplicates stay open.
                 drop(stream);
                 inbox.start(Reader::new(shared.clone()));
-                let reader = tokio::spawn(plain_reader_task(shared.clone(), inbox));
+                let tcp = est.tcp_fd.is_some();
+                let reader = tokio::spawn(plain_reader_task(shared.clone(), inbox, tcp));
                 let w = SockWriter(writer_fd);
                 let writer = tokio::spawn(writer_task(shared.clone(), rx, w, pending_tx));
                 (reader, writer)

@@ -18,12 +18,15 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Notify;
 
 use crate::conn::Shared;
-use crate::io::Reader;
+use crate::io::{Reader, BULK_COPY};
+use crate::low_water::{LowWater, LOW_WATER_WAIT};
 use crate::request::Pending;
 use crate::socket::{register, Sock};
 
 /// Largest read at once.
 const READ_CHUNK: usize = 64 * 1024;
+/// Largest read at once while a COPY TO STDOUT streams: fewer system calls and wake-ups.
+const COPY_CHUNK: usize = 256 * 1024;
 /// An answer this large is left to the reader task: decoding its batches on the loop thread
 /// then overlaps the transfer of the rest.
 const BIG_ANSWER_ROWS: u64 = 1024;
@@ -175,7 +178,7 @@ fn read_inline(shared: &Shared, inbox: &Inbox) -> InlineRead {
         return InlineRead::Released;
     }
     let outcome = loop {
-        match read_some(inbox, &mut st) {
+        match read_some(inbox, &mut st, READ_CHUNK) {
             Ok(Some(true)) => {}
             Ok(_) => break Ok(()),
             Err(e) => break Err(e),
@@ -211,7 +214,7 @@ fn read_inline(shared: &Shared, inbox: &Inbox) -> InlineRead {
 
 /// One read and the dispatch of every message it completes. `None` when nothing was there,
 /// `Some(true)` when the read filled the chunk (more may be waiting).
-fn read_some(inbox: &Inbox, st: &mut ReadState) -> Result<Option<bool>, Error> {
+fn read_some(inbox: &Inbox, st: &mut ReadState, chunk: usize) -> Result<Option<bool>, Error> {
     let ReadState {
         buf,
         reader,
@@ -222,7 +225,7 @@ fn read_some(inbox: &Inbox, st: &mut ReadState) -> Result<Option<bool>, Error> {
         return Err(Error::closed("the connection is closed"));
     };
     let start = buf.len();
-    buf.resize(start + READ_CHUNK, 0);
+    buf.resize(start + chunk, 0);
     let n = loop {
         match inbox.sock.read(&mut buf[start..]) {
             Ok(0) => {
@@ -242,19 +245,21 @@ fn read_some(inbox: &Inbox, st: &mut ReadState) -> Result<Option<bool>, Error> {
     };
     buf.truncate(start + n);
     reader.drain(buf, pending_rx)?;
-    Ok(Some(n == READ_CHUNK))
+    Ok(Some(n == chunk))
 }
 
 /// The reader task of a plain connection: reads whenever reading is its turn. Its
 /// descriptor is registered with the reactor only while it is.
-pub(crate) async fn plain_reader_task(shared: Arc<Shared>, inbox: Arc<Inbox>) {
-    let reason = read_answers(&inbox).await;
+pub(crate) async fn plain_reader_task(shared: Arc<Shared>, inbox: Arc<Inbox>, tcp: bool) {
+    // A large COPY TO STDOUT wakes the task once per 256 KiB, not per 8 KiB the server sends.
+    let low_water = tcp.then(|| LowWater::new(inbox.sock.as_raw_fd()));
+    let reason = read_answers(&inbox, low_water).await;
     end_reading(&mut inbox.state.lock(), reason, true);
     inbox.sock.shutdown();
     drop(shared);
 }
 
-async fn read_answers(inbox: &Inbox) -> Error {
+async fn read_answers(inbox: &Inbox, mut low_water: Option<LowWater>) -> Error {
     let mut watched: Option<AsyncFd<Arc<Sock>>> = None;
     loop {
         if inbox.caller_reads() {
@@ -301,7 +306,32 @@ async fn read_answers(inbox: &Inbox) -> Error {
                 Err(e) => return Error::connection_lost(format!("connection lost: {e}")),
             },
         };
-        let mut ready = match std::future::poll_fn(|cx| fd.poll_read_ready(cx)).await {
+        let received = {
+            let st = inbox.state.lock();
+            st.reader.as_ref().and_then(Reader::copy_out_received)
+        };
+        // Only a large COPY: a small one would wait for its last bytes for nothing.
+        let bulk = received.is_some_and(|n| n >= BULK_COPY);
+        let readable = std::future::poll_fn(|cx| fd.poll_read_ready(cx));
+        let ready = match low_water.as_mut() {
+            Some(mark) if bulk => {
+                mark.raise();
+                match tokio::time::timeout(LOW_WATER_WAIT, readable).await {
+                    Ok(ready) => ready,
+                    Err(_) => {
+                        // The last bytes of the stream may stay below the mark.
+                        mark.lower();
+                        std::future::poll_fn(|cx| fd.poll_read_ready(cx)).await
+                    }
+                }
+            }
+            Some(mark) => {
+                mark.lower();
+                readable.await
+            }
+            None => readable.await,
+        };
+        let mut ready = match ready {
             Ok(r) => r,
             Err(e) => return Error::connection_lost(format!("connection lost: {e}")),
         };
@@ -309,7 +339,12 @@ async fn read_answers(inbox: &Inbox) -> Error {
         if st.caller {
             continue;
         }
-        match read_some(inbox, &mut st) {
+        let chunk = if received.is_some() {
+            COPY_CHUNK
+        } else {
+            READ_CHUNK
+        };
+        match read_some(inbox, &mut st, chunk) {
             // Edge-triggered: a short read emptied the socket, new bytes will be signalled.
             Ok(None | Some(false)) => ready.clear_ready(),
             Ok(Some(true)) => {}

@@ -23,7 +23,7 @@ use crate::session::{self, SessionState};
 use crate::statement::Column;
 
 /// COPY TO STDOUT data after which the reader waits for larger reads (`LowWater`).
-const BULK_COPY: usize = 1 << 20;
+pub(crate) const BULK_COPY: usize = 1 << 20;
 
 async fn write_out<W: AsyncWrite + Unpin>(w: &mut W, out: &[u8]) -> std::io::Result<()> {
     w.write_all(out).await?;
@@ -294,7 +294,7 @@ impl Reader {
     }
 
     /// Whether a COPY TO STDOUT is streaming, and how much it has sent so far.
-    fn copy_out_received(&self) -> Option<usize> {
+    pub(crate) fn copy_out_received(&self) -> Option<usize> {
         let p = self.current.as_ref()?;
         matches!(p.copy, CopyMode::Out(_)).then_some(p.copy_received)
     }
