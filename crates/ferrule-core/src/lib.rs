@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod error;
 pub mod pool;
 pub mod runtime;
+pub mod socket;
 pub mod tls;
 pub mod turns;
 pub mod value;

@@ -25,9 +25,9 @@ use crate::io::{reader_task, writer_task, Reader};
 use crate::low_water::LowWater;
 use crate::request::{Command, CopyChunk, CopyMode, Pending, ReqState, Request, Response, RowSink};
 use crate::session::SessionState;
-use crate::socket::{register, SockWriter};
 use crate::statement::{Column, Statement, StatementCache};
 use crate::typeinfo::TypeRegistry;
+use ferrule_core::socket::{register, SockWriter};
 
 /// Limits of one call: an absolute deadline, a token the caller cancels, and its place in
 /// line among the calls made on the connection (see `turns.rs`).

@@ -165,7 +165,7 @@ pub struct Established {
     /// The TCP socket under `stream` (None for a unix socket).
     pub tcp_fd: Option<RawFd>,
     /// A second descriptor of a plain (not TLS) socket, read and written directly.
-    pub plain: Option<crate::socket::Sock>,
+    pub plain: Option<ferrule_core::socket::Sock>,
 }
 
 /// Reads one backend message, refusing absurd lengths before allocating for them.
@@ -478,9 +478,13 @@ async fn try_endpoint(
 /// A second descriptor of the socket under `stream`, read and written without tokio's
 /// stream once the session is up (None when it cannot be had: the tasks then use the
 /// stream as it is).
-fn duplicate_socket(stream: &BoxStream, fd: RawFd, unix: bool) -> Option<crate::socket::Sock> {
+fn duplicate_socket(
+    stream: &BoxStream,
+    fd: RawFd,
+    unix: bool,
+) -> Option<ferrule_core::socket::Sock> {
     let _ = stream;
     // SAFETY: `fd` is the descriptor of `stream`, open while the borrow lasts.
     let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    crate::socket::Sock::duplicate_of(&borrowed, unix).ok()
+    ferrule_core::socket::Sock::duplicate_of(&borrowed, unix).ok()
 }

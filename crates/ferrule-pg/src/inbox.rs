@@ -21,7 +21,7 @@ use crate::conn::Shared;
 use crate::io::{Reader, BULK_COPY};
 use crate::low_water::{LowWater, LOW_WATER_WAIT};
 use crate::request::Pending;
-use crate::socket::{register, Sock};
+use ferrule_core::socket::{register, Sock};
 
 /// Largest read at once.
 const READ_CHUNK: usize = 64 * 1024;

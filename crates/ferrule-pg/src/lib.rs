@@ -22,7 +22,6 @@ mod low_water;
 pub mod pool;
 pub mod request;
 pub mod session;
-mod socket;
 pub mod statement;
 pub mod tls;
 pub mod typeinfo;

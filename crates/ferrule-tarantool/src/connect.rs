@@ -14,7 +14,7 @@ use crate::greeting::{Greeting, GREETING_SIZE};
 use crate::mp::MpReader;
 use crate::request::Request;
 use crate::session::{EventSink, ServerInfo, Session};
-use crate::socket::Sock;
+use ferrule_core::socket::Sock;
 
 async fn read_greeting<R: AsyncReadExt + Unpin>(r: &mut R) -> Result<Greeting, Error> {
     let mut g = [0u8; GREETING_SIZE];

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::response::{frame_length, Response};
 use crate::session::Session;
-use crate::socket::{register, Sock};
+use ferrule_core::socket::{register, Sock};
 
 /// Largest read at once: a frame that claims more grows the buffer only as its bytes
 /// actually arrive.

@@ -27,7 +27,6 @@ pub mod response;
 pub mod schema;
 mod session;
 mod session_state;
-mod socket;
 pub mod sql;
 
 pub use config::{Endpoint, TntConfig};

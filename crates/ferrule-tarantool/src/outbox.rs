@@ -11,7 +11,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::Notify;
 
-use crate::socket::{register, Sock};
+use ferrule_core::socket::{register, Sock};
 
 /// The socket's descriptor for writing, registered with the reactor for writability only;
 /// shared by the caller's thread and the writer task (writes need no `&mut`).

@@ -22,7 +22,7 @@ use crate::inbox::{reader_task, Inbox};
 use crate::mp::MpReader;
 use crate::outbox::{Outbox, WriteHalf};
 use crate::response::Response;
-use crate::socket::Sock;
+use ferrule_core::socket::Sock;
 
 /// Lone requests in a row before the caller's thread takes over reading: a lone request
 /// after fewer is often the first of a burst, and the loop would drop its watch at once.

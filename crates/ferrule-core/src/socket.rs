@@ -1,8 +1,9 @@
 //! A plain (TCP or Unix) connection's socket outside tokio's streams, so that the event
-//! loop's thread can write a lone request and read its reply itself (inbox.rs, direct.rs).
-//! The reader task and the writer task each register their own descriptor of it with the
-//! reactor, for readability and for writability only: while the loop's thread reads, the
-//! reader's descriptor is not registered and nothing in the runtime wakes for a reply.
+//! loop's thread can write a lone request and read its reply itself (the PostgreSQL and
+//! Tarantool backends' inbox.rs). The reader task and the writer task each register their own
+//! descriptor of it with the reactor, for readability and for writability only: while the
+//! loop's thread reads, the reader's descriptor is not registered and nothing in the runtime
+//! wakes for a reply.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
@@ -21,6 +22,15 @@ pub enum Sock {
 }
 
 impl Sock {
+    /// Takes the socket out of tokio (after a handshake read through it).
+    pub fn from_tcp(s: tokio::net::TcpStream) -> io::Result<Sock> {
+        Ok(Sock::Tcp(s.into_std()?))
+    }
+
+    pub fn from_unix(s: tokio::net::UnixStream) -> io::Result<Sock> {
+        Ok(Sock::Unix(s.into_std()?))
+    }
+
     /// A second descriptor of the socket under a tokio stream (non-blocking like it).
     pub fn duplicate_of(fd: &impl AsFd, unix: bool) -> io::Result<Sock> {
         let owned = fd.as_fd().try_clone_to_owned()?;
@@ -31,6 +41,7 @@ impl Sock {
         })
     }
 
+    /// A second descriptor of the same socket (non-blocking like the first).
     pub fn duplicate(&self) -> io::Result<Sock> {
         Ok(match self {
             Sock::Tcp(s) => Sock::Tcp(s.try_clone()?),
@@ -72,14 +83,14 @@ impl AsRawFd for Sock {
 
 /// Registers a descriptor of the socket with the reactor for `interest` only (inside the
 /// runtime); dropping the result deregisters it.
-pub(crate) fn register(sock: Arc<Sock>, interest: Interest) -> io::Result<AsyncFd<Arc<Sock>>> {
+pub fn register(sock: Arc<Sock>, interest: Interest) -> io::Result<AsyncFd<Arc<Sock>>> {
     // SAFETY: the Arc keeps the `Sock`, hence its descriptor, open and unchanged for as long
     // as the AsyncFd holds it.
     unsafe { AsyncFd::register_with_interest(sock, interest) }.map_err(|e| e.into_parts().1)
 }
 
 /// The writer task's end of a plain socket.
-pub(crate) struct SockWriter(pub AsyncFd<Arc<Sock>>);
+pub struct SockWriter(pub AsyncFd<Arc<Sock>>);
 
 impl AsyncWrite for SockWriter {
     fn poll_write(
