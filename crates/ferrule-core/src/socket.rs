@@ -115,3 +115,37 @@ impl AsyncWrite for SockWriter {
         Poll::Ready(Ok(()))
     }
 }
+
+/// What one read on the caller's thread did (see `LoopRead`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InlineRead {
+    /// Read what there was and handed every complete answer to its caller.
+    Read,
+    /// The reader task holds the buffer for a moment: try again when readable.
+    Busy,
+    /// Reading is the task's again: stop watching the socket for now.
+    Released,
+    /// The connection ended (its callers have their error): stop watching.
+    Ended,
+}
+
+/// A connection whose answers the caller's thread reads while its requests go out one at a
+/// time: the caller watches `fd()` for readability (`start_watch` says when a watch must
+/// begin) and calls `read()` each time, until it answers `Released` or `Ended`; it then stops
+/// watching and says so with `watch_ended`. A watch keeps the descriptor open, not the
+/// connection.
+pub trait LoopRead: Send + Sync + 'static {
+    fn fd(&self) -> RawFd;
+
+    fn read(&self) -> InlineRead;
+
+    /// True when nobody watches the socket for the caller yet: the caller must start a
+    /// watch now (and call `watch_ended` if it cannot).
+    fn start_watch(&self) -> bool;
+
+    fn watch_ended(&self);
+
+    /// Hands reading back to the reader task (when the socket cannot be watched). Not from
+    /// within `read()`.
+    fn release(&self);
+}

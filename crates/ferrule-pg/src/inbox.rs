@@ -21,7 +21,7 @@ use crate::conn::Shared;
 use crate::io::{Reader, BULK_COPY};
 use crate::low_water::{LowWater, LOW_WATER_WAIT};
 use crate::request::Pending;
-use ferrule_core::socket::{register, Sock};
+use ferrule_core::socket::{register, InlineRead, LoopRead, Sock};
 
 /// Largest read at once.
 const READ_CHUNK: usize = 64 * 1024;
@@ -49,19 +49,6 @@ pub(crate) struct Inbox {
     /// Whether the caller's thread watches the socket (a watch may outlast its turn).
     watched: AtomicBool,
     sock: Arc<Sock>,
-}
-
-/// What one read on the caller's thread did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InlineRead {
-    /// Read what there was and handed every complete answer to its caller.
-    Read,
-    /// The reader task holds the buffer for a moment: try again when readable.
-    Busy,
-    /// Reading is the task's again: stop watching the socket for now.
-    Released,
-    /// The connection ended (its callers have their error): stop watching.
-    Ended,
 }
 
 impl Inbox {
@@ -371,12 +358,14 @@ impl InlineReader {
             sock: inbox.sock.clone(),
         }
     }
+}
 
-    pub fn fd(&self) -> RawFd {
+impl LoopRead for InlineReader {
+    fn fd(&self) -> RawFd {
         self.sock.as_raw_fd()
     }
 
-    pub fn read(&self) -> InlineRead {
+    fn read(&self) -> InlineRead {
         match self.shared.upgrade() {
             Some(s) => match &s.inbox {
                 Some(inbox) => read_inline(&s, inbox),
@@ -386,9 +375,7 @@ impl InlineReader {
         }
     }
 
-    /// True when nobody watches the socket for the caller yet: the caller must start a
-    /// watch now (and call `watch_ended` if it cannot).
-    pub fn start_watch(&self) -> bool {
+    fn start_watch(&self) -> bool {
         match self.shared.upgrade() {
             Some(s) => s
                 .inbox
@@ -398,14 +385,13 @@ impl InlineReader {
         }
     }
 
-    pub fn watch_ended(&self) {
+    fn watch_ended(&self) {
         if let Some(inbox) = self.shared.upgrade().and_then(|s| s.inbox.clone()) {
             inbox.watched.store(false, Ordering::Release);
         }
     }
 
-    /// Hands reading back to the reader task (when the socket cannot be watched).
-    pub fn release(&self) {
+    fn release(&self) {
         if let Some(inbox) = self.shared.upgrade().and_then(|s| s.inbox.clone()) {
             inbox.release();
         }

@@ -34,7 +34,8 @@ pub use conn::{
     AsyncMessage, CallCtl, CopyIn, CopyOut, PgConnection, QueryOpts, QueryResult, SinkFactory,
 };
 pub use direct::Sent;
-pub use inbox::{InlineRead, InlineReader};
+pub use ferrule_core::socket::{InlineRead, LoopRead};
+pub use inbox::InlineReader;
 pub use pool::{PgManager, SessionHooks};
 pub use postgres_protocol::message::backend::DataRowBody;
 pub use request::RowSink;

@@ -5,6 +5,7 @@
 mod bridge;
 mod convert;
 mod errors;
+mod loop_reader;
 mod pg;
 mod pool_native;
 mod pytypes;

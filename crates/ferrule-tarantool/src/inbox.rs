@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::response::{frame_length, Response};
 use crate::session::Session;
-use ferrule_core::socket::{register, Sock};
+use ferrule_core::socket::{register, InlineRead, LoopRead, Sock};
 
 /// Largest read at once: a frame that claims more grows the buffer only as its bytes
 /// actually arrive.
@@ -42,19 +42,6 @@ pub(crate) struct Inbox {
     watched: AtomicBool,
     /// The socket's descriptor for reading (the writer has its own).
     sock: Arc<Sock>,
-}
-
-/// What one read on the caller's thread did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InlineRead {
-    /// Read what there was and handed every complete reply to its waiter.
-    Read,
-    /// The reader task holds the buffer for a moment: try again when readable.
-    Busy,
-    /// Reading is the task's again: stop watching the socket for now.
-    Released,
-    /// The session ended (its waiters have their error): stop watching, drop the reader.
-    Ended,
 }
 
 impl Inbox {
@@ -272,38 +259,34 @@ impl InlineReader {
             sock: session.inbox.sock.clone(),
         }
     }
+}
 
-    /// The descriptor to watch (the session's descriptor for reading).
-    pub fn fd(&self) -> RawFd {
+impl LoopRead for InlineReader {
+    fn fd(&self) -> RawFd {
         self.sock.as_raw_fd()
     }
 
-    pub fn read(&self) -> InlineRead {
+    fn read(&self) -> InlineRead {
         match self.session.upgrade() {
             Some(s) => read_inline(&s),
             None => InlineRead::Ended,
         }
     }
 
-    /// True when nobody watches the socket for the caller yet: the caller must start a watch
-    /// now (and call `watch_ended` if it cannot).
-    pub fn start_watch(&self) -> bool {
+    fn start_watch(&self) -> bool {
         match self.session.upgrade() {
             Some(s) => !s.inbox.watched.swap(true, Ordering::AcqRel),
             None => false,
         }
     }
 
-    /// The caller no longer watches the socket.
-    pub fn watch_ended(&self) {
+    fn watch_ended(&self) {
         if let Some(s) = self.session.upgrade() {
             s.inbox.watched.store(false, Ordering::Release);
         }
     }
 
-    /// Hands reading back to the reader task (when the socket cannot be watched). Not from
-    /// within `read()`.
-    pub fn release(&self) {
+    fn release(&self) {
         if let Some(s) = self.session.upgrade() {
             s.inbox.release();
         }

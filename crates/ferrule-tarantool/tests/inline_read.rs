@@ -11,7 +11,8 @@ use ferrule_tarantool::encode::MpWriter;
 use ferrule_tarantool::mp::MpReader;
 use ferrule_tarantool::response::frame_length;
 use ferrule_tarantool::{
-    CallCtl, Endpoint, InlineRead, InlineReader, Request, Response, Sent, TntConfig, TntConnection,
+    CallCtl, Endpoint, InlineRead, InlineReader, LoopRead, Request, Response, Sent, TntConfig,
+    TntConnection,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -15,9 +15,9 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 
 use super::calls::HandleSource;
-use super::loop_reader;
 use super::results::{Codecs, RowClass, Rows, Shape};
 use crate::bridge::{Bridge, Completer, Deliver};
+use crate::loop_reader;
 
 /// What a query's rows become.
 pub struct Output {
@@ -105,12 +105,19 @@ where
     let sent = conn.query_now(stmt, values, opts.max_rows, sink, ctl, on_answer);
     match sent {
         Ok(sent) => {
-            loop_reader::follow(py, bridge, sent);
+            follow(py, bridge, sent);
             Ok(())
         }
         Err(_) => match keep.lock().take() {
             Some(source) => Err(source),
             None => Ok(()),
         },
+    }
+}
+
+/// When the loop thread is to read the answer, make sure the loop watches the socket.
+fn follow(py: Python<'_>, bridge: &Py<Bridge>, sent: ferrule_pg::Sent) {
+    if let ferrule_pg::Sent::Inline(reader) = sent {
+        loop_reader::follow(py, bridge, reader);
     }
 }

@@ -8,7 +8,6 @@ pub mod copy_records;
 pub mod decode;
 pub mod decode_rich;
 pub mod direct;
-pub mod loop_reader;
 pub mod pool;
 pub mod pooled;
 pub mod range;

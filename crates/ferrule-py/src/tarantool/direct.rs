@@ -19,8 +19,8 @@ use pyo3::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use super::calls::{Call, ConnHandle, HandleSource, BACKEND};
-use super::loop_reader;
 use crate::bridge::{Bridge, Completer, Deliver};
+use crate::loop_reader;
 
 /// Turns a successful reply into what the caller receives.
 pub type Outcome = Result<Box<dyn Deliver>, Error>;
@@ -87,7 +87,7 @@ impl<S: HandleSource> Call<'_, S> {
             drop(held);
         });
         match sent {
-            Ok(sent) => loop_reader::follow(py, self.bridge, sent),
+            Ok(sent) => follow(py, self.bridge, sent),
             Err(_) => run_waiting(done, self.source, ctl, slow, true),
         }
         Ok(future)
@@ -132,9 +132,16 @@ impl<S: HandleSource> Call<'_, S> {
             Err(e) => finish.finish(Err(e)),
         });
         match sent {
-            Ok(sent) => loop_reader::follow(py, self.bridge, sent),
+            Ok(sent) => follow(py, self.bridge, sent),
             Err(_) => run_waiting(done, self.source, ctl, slow, true),
         }
         Ok(future)
+    }
+}
+
+/// When the loop thread is to read the answer, make sure the loop watches the socket.
+fn follow(py: Python<'_>, bridge: &Py<Bridge>, sent: ferrule_tarantool::Sent) {
+    if let ferrule_tarantool::Sent::Inline(reader) = sent {
+        loop_reader::follow(py, bridge, reader);
     }
 }

@@ -6,7 +6,6 @@ pub mod connection;
 pub mod decode;
 mod direct;
 pub mod encode;
-mod loop_reader;
 mod methods;
 pub mod pool;
 pub mod pooled;

@@ -1,25 +1,23 @@
-//! Answers read on the event loop's thread. While a connection's queries go out one at a
-//! time, the loop watches the socket (`loop.add_reader`); when it is readable the answer is
-//! read, parsed and its future resolved right there: a round trip then costs the loop one
-//! wake-up, as in a pure-Python driver, instead of a hop through the runtime's reader task
-//! and the bridge's eventfd. As soon as queries overlap, reading goes back to the task (see
-//! ferrule_pg's inbox) and the watch removes itself the next time it fires. The watch
-//! belongs to the connection, not to the object the call came through.
+//! Answers read on the event loop's thread (PostgreSQL and Tarantool plain connections).
+//! While a connection's requests go out one at a time, the loop watches the socket
+//! (`loop.add_reader`); when it is readable the answer is read, parsed and its future resolved
+//! right there: a round trip then costs the loop one wake-up, as in a pure-Python driver,
+//! instead of a hop through the runtime's reader task and the bridge's eventfd. As soon as
+//! requests overlap, reading goes back to the task (see the backends' inbox.rs) and the watch
+//! removes itself the next time it fires. The watch belongs to the connection, not to the
+//! object the call came through (a connection, or a pool's loan of it).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ferrule_pg::{InlineRead, InlineReader, Sent};
+use ferrule_core::socket::{InlineRead, LoopRead};
 use pyo3::prelude::*;
 
 use crate::bridge::Bridge;
 
-/// After a query was sent: when the loop thread is to read its answer, make sure the loop
+/// After a request was sent for the loop thread to read its answer: make sure the loop
 /// watches the socket. If it cannot, reading goes back to the task.
-pub fn follow(py: Python<'_>, bridge: &Py<Bridge>, sent: Sent) {
-    let Sent::Inline(reader) = sent else {
-        return;
-    };
-    if reader.start_watch() && PgSocketWatch::start(py, bridge, reader.clone()).is_err() {
+pub fn follow(py: Python<'_>, bridge: &Py<Bridge>, reader: impl LoopRead + Clone) {
+    if reader.start_watch() && SocketWatch::start(py, bridge, Box::new(reader.clone())).is_err() {
         reader.watch_ended();
         reader.release();
     }
@@ -29,15 +27,15 @@ pub fn follow(py: Python<'_>, bridge: &Py<Bridge>, sent: Sent) {
 /// keeps the descriptor open until it is unregistered, so the loop never watches a closed
 /// one.
 #[pyclass(module = "ferrule._ferrule", frozen)]
-pub struct PgSocketWatch {
-    reader: InlineReader,
+pub struct SocketWatch {
+    reader: Box<dyn LoopRead>,
     bridge: Py<Bridge>,
     event_loop: Py<PyAny>,
     active: AtomicBool,
 }
 
 #[pymethods]
-impl PgSocketWatch {
+impl SocketWatch {
     fn __call__(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
@@ -49,13 +47,13 @@ impl PgSocketWatch {
     }
 }
 
-impl PgSocketWatch {
-    fn start(py: Python<'_>, bridge: &Py<Bridge>, reader: InlineReader) -> PyResult<()> {
+impl SocketWatch {
+    fn start(py: Python<'_>, bridge: &Py<Bridge>, reader: Box<dyn LoopRead>) -> PyResult<()> {
         let event_loop = bridge.try_borrow(py)?.event_loop().clone_ref(py);
         let fd = reader.fd();
         let watch = Py::new(
             py,
-            PgSocketWatch {
+            SocketWatch {
                 reader,
                 bridge: bridge.clone_ref(py),
                 event_loop: event_loop.clone_ref(py),
