@@ -57,6 +57,8 @@ struct Shared {
     /// Jobs submitted and not yet finished; inline runs need 0 (they must not overtake).
     pending: AtomicUsize,
     closed: AtomicBool,
+    /// `release_read` is due to run on the caller's event loop.
+    release_scheduled: AtomicBool,
     interrupt: rusqlite::InterruptHandle,
 }
 
@@ -129,6 +131,7 @@ impl SqliteConnection {
                     control,
                     pending: AtomicUsize::new(0),
                     closed: AtomicBool::new(false),
+                    release_scheduled: AtomicBool::new(false),
                 });
                 let conn = SqliteConnection {
                     inner: Arc::new(Inner {
@@ -225,6 +228,28 @@ impl SqliteConnection {
         }
         let mut guard = shared.session.try_lock()?;
         guard.as_mut()?.try_inline(sql, args, keep)
+    }
+
+    /// After an inline call: true, once per held read transaction, when the caller must
+    /// arrange for `release_read` to run soon (at its event loop's next turn). Short reads
+    /// keep their read transaction open for the reads that follow; see `readhold`.
+    pub fn read_release_due(&self) -> bool {
+        let shared = self.shared();
+        shared.control.read_held.load(Ordering::Relaxed)
+            && !shared.release_scheduled.load(Ordering::Relaxed)
+            && !shared.release_scheduled.swap(true, Ordering::AcqRel)
+    }
+
+    /// Ends the read transaction held between short reads. When the session is busy, the job
+    /// running on it has already ended it.
+    pub fn release_read(&self) {
+        let shared = self.shared();
+        shared.release_scheduled.store(false, Ordering::Release);
+        if let Some(mut guard) = shared.session.try_lock() {
+            if let Some(session) = guard.as_mut() {
+                session.release_read();
+            }
+        }
     }
 
     /// Runs a script of any number of statements; the reply is the last one's status. A text
@@ -360,6 +385,7 @@ where
     let Some(s) = session.as_mut().filter(|_| !control.is_terminated()) else {
         return Some(Err(closed()));
     };
+    s.release_read();
     if ctl
         .cancel
         .as_ref()

@@ -62,6 +62,8 @@ pub(crate) struct Control {
     pub inline: AtomicBool,
     /// The connection is inside a transaction (not in autocommit mode) after the last job.
     pub in_transaction: AtomicBool,
+    /// A read transaction is held between short reads (`readhold`) and must end soon.
+    pub read_held: AtomicBool,
     /// Set once by terminate: every later statement stops at once.
     terminated: AtomicBool,
     pub busy_timeout: Duration,
@@ -76,6 +78,7 @@ impl Control {
             cancel: Mutex::new(None),
             inline: AtomicBool::new(false),
             in_transaction: AtomicBool::new(false),
+            read_held: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
             busy_timeout,
         }

@@ -18,6 +18,7 @@ mod control;
 mod encryption;
 mod error;
 pub mod hrana;
+mod readhold;
 pub mod replica;
 pub mod rows;
 pub mod session;

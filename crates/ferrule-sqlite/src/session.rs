@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use crate::config::SqliteConfig;
 use crate::control::{Control, Stop, PROGRESS_OPS};
 use crate::encryption::apply_key;
 use crate::error::{from_db, from_rusqlite};
+use crate::readhold::ReadHold;
 use crate::replica::route_remote;
 use crate::rows::{QueryResult, RowSet};
 use crate::stmt::{skip_blank, RawStmt, StmtMeta};
@@ -59,6 +61,7 @@ pub(crate) struct Session {
     // Field order is drop order: statements are finalized before the connection closes.
     cursors: HashMap<u64, CursorState>,
     cache: LruCache<String, Cached>,
+    reads: ReadHold,
     conn: Connection,
     db: *mut ffi::sqlite3,
     control: Arc<Control>,
@@ -111,6 +114,7 @@ impl Session {
         let mut session = Session {
             cursors: HashMap::new(),
             cache: LruCache::new(capacity),
+            reads: ReadHold::new(cfg.inline && !cfg.replica),
             conn,
             db,
             control,
@@ -129,11 +133,21 @@ impl Session {
     }
 
     /// Records whether a transaction is open, for `transaction_status` without a round trip.
+    /// The read transaction ferrule holds between short reads is not the caller's.
     pub fn note_state(&self) {
-        self.control.in_transaction.store(
-            !self.conn.is_autocommit(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        let held = self.reads.is_held();
+        self.control
+            .in_transaction
+            .store(!self.conn.is_autocommit() && !held, Ordering::Relaxed);
+        self.control.read_held.store(held, Ordering::Relaxed);
+    }
+
+    /// Ends the read transaction held between short reads (see `readhold`), before anything
+    /// else runs on the connection.
+    pub fn release_read(&mut self) {
+        // SAFETY: our live handle, on the thread that holds the session.
+        unsafe { self.reads.end(self.db) };
+        self.note_state();
     }
 
     /// Makes sure the first statement of `sql` is in the cache, when it is the only one.
@@ -187,6 +201,9 @@ impl Session {
         if replica && !entry.meta.runs_on_replica() {
             return Err(route_remote());
         }
+        if entry.meta.verb == "PRAGMA" {
+            self.reads.forget();
+        }
         let started = Instant::now();
         let result = run(db, &entry.stmt, &mut entry.meta, args, keep, None);
         entry.meta.record_cost(started.elapsed().as_micros() as u64);
@@ -214,22 +231,46 @@ impl Session {
         if !entry.meta.cheaper_than(INLINE_MAX_MICROS) {
             return None;
         }
+        let reads_rows = entry.meta.reads_rows();
+        // SAFETY (both blocks): our live handle, on the thread that holds the session.
+        let held = if reads_rows
+            && (self.reads.is_held() || (self.conn.is_autocommit() && self.cursors.is_empty()))
+        {
+            unsafe { self.reads.enter(db) }
+        } else {
+            unsafe { self.reads.end(db) };
+            if entry.meta.verb == "PRAGMA" {
+                self.reads.forget();
+            }
+            false
+        };
         // A write cannot be stopped half-way without rolling back its transaction, so only
         // reads get a budget; writes qualify by their recent run times alone.
         control.begin_inline(entry.meta.readonly.then_some(INLINE_BUDGET));
         let started = Instant::now();
         let result = run(db, &entry.stmt, &mut entry.meta, args, keep, None);
         let stop = control.end();
-        match &result {
+        let outcome = match &result {
             Err(_) if stop == Stop::InlineBudget => {
                 entry.meta.mark_slow();
-                return None;
+                None
             }
-            Err(e) if is_busy(e) => return None,
-            _ => entry.meta.record_cost(started.elapsed().as_micros() as u64),
+            Err(e) if is_busy(e) => None,
+            _ => {
+                entry.meta.record_cost(started.elapsed().as_micros() as u64);
+                Some(())
+            }
+        };
+        // SAFETY: as above.
+        unsafe {
+            if result.is_err() {
+                self.reads.end(db);
+            } else if reads_rows && !held && self.conn.is_autocommit() {
+                self.reads.after_plain_read(db);
+            }
         }
         self.note_state();
-        Some(result)
+        outcome.map(|()| result)
     }
 
     /// Runs every statement of `sql` in order; returns the status of the last one.
@@ -240,6 +281,7 @@ impl Session {
         if self.replica {
             self.check_script_reads(sql)?;
         }
+        self.reads.forget();
         let mut rest = sql;
         let mut status = String::new();
         loop {
@@ -338,6 +380,9 @@ impl Session {
         if self.replica && !meta.runs_on_replica() {
             return Err(route_remote());
         }
+        if meta.verb == "PRAGMA" {
+            self.reads.forget();
+        }
         let result = run(self.db, &stmt, &mut meta, args, Keep::All, Some(n))?;
         let id = self.next_cursor;
         self.next_cursor += 1;
@@ -388,8 +433,11 @@ impl Session {
         self.backup_into(&mut dest)
     }
 
-    /// The destination side of a backup between two sessions.
+    /// The destination side of a backup between two sessions (which replaces the database,
+    /// and with it perhaps the journal mode).
     pub fn connection_mut(&mut self) -> &mut Connection {
+        self.release_read();
+        self.reads.forget();
         &mut self.conn
     }
 }

@@ -263,6 +263,12 @@ pub(crate) fn skip_blank(sql: &str) -> &str {
 
 /// The first keyword of `sql`, skipping whitespace and comments.
 impl StmtMeta {
+    /// A query that only reads rows (`SELECT`, `WITH ... SELECT`, `VALUES`): it may run in the
+    /// read transaction held between short reads. A PRAGMA never does.
+    pub(crate) fn reads_rows(&self) -> bool {
+        self.readonly && matches!(self.verb.as_str(), "SELECT" | "WITH" | "VALUES")
+    }
+
     /// Whether an embedded replica may run this statement on its local copy: it reads, and it
     /// does not open or close a transaction (those go to the primary, where the writes are).
     pub fn runs_on_replica(&self) -> bool {

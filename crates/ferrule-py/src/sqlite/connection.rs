@@ -29,6 +29,23 @@ pub struct SqliteConn {
     detect_types: bool,
     /// Inline calls back to back; when their slice is used up one lets the loop run others.
     inline_slice: InlineSlice,
+    /// `loop.call_soon` and the `ReadRelease` it is given when short reads hold their read
+    /// transaction open (see `SqliteConnection::read_release_due`).
+    call_soon: Py<PyAny>,
+    release: Py<PyAny>,
+}
+
+/// Ends a connection's held read transaction: called by the event loop at its next turn.
+#[pyclass(module = "ferrule._ferrule", frozen)]
+struct ReadRelease {
+    conn: SqliteConnection,
+}
+
+#[pymethods]
+impl ReadRelease {
+    fn __call__(&self) {
+        self.conn.release_read();
+    }
 }
 
 #[pyclass(module = "ferrule._ferrule", frozen)]
@@ -40,10 +57,18 @@ struct Opened {
     conn: SqliteConnection,
     bridge: Py<Bridge>,
     detect_types: bool,
+    call_soon: Py<PyAny>,
 }
 
 impl Deliver for Opened {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let release = Py::new(
+            py,
+            ReadRelease {
+                conn: self.conn.clone(),
+            },
+        )?
+        .into_any();
         Ok(Py::new(
             py,
             SqliteConn {
@@ -51,6 +76,8 @@ impl Deliver for Opened {
                 bridge: self.bridge,
                 detect_types: self.detect_types,
                 inline_slice: InlineSlice::new(),
+                call_soon: self.call_soon,
+                release,
             },
         )?
         .into_any())
@@ -100,6 +127,10 @@ pub fn sqlite_connect<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (cfg, detect_types) = from_dict(settings)?;
     let handle = bridge.clone().unbind();
+    let call_soon = bridge
+        .borrow()
+        .event_loop()
+        .getattr(bridge.py(), "call_soon")?;
     let (future, completion) = Bridge::register(bridge, BACKEND, None)?;
     SqliteConnection::open(
         cfg,
@@ -108,6 +139,7 @@ pub fn sqlite_connect<'py>(
                 conn,
                 bridge: handle,
                 detect_types,
+                call_soon,
             }))
         }),
     );
@@ -132,6 +164,17 @@ impl SqliteConn {
         py: Python<'py>,
         outcome: Result<T, Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        if self.conn.read_release_due() {
+            // The loop's next turn ends the read transaction the call left open; if the loop
+            // cannot take the callback, it ends now.
+            if self
+                .call_soon
+                .call1(py, (self.release.clone_ref(py),))
+                .is_err()
+            {
+                self.conn.release_read();
+            }
+        }
         let yield_first = self.inline_slice.should_yield();
         Bridge::ready_yielding(self.bridge.bind(py), BACKEND, outcome, yield_first)
     }
