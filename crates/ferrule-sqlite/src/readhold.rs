@@ -25,7 +25,7 @@ use std::sync::atomic::{fence, Ordering};
 
 use rusqlite::ffi;
 
-use crate::stmt::RawStmt;
+use crate::stmt::{RawStmt, StmtMeta};
 
 /// The WAL index header: two copies of 48 bytes at the start of the `-shm` file, read as
 /// words (the mapping is page-aligned).
@@ -50,28 +50,13 @@ impl WalIndex {
         {
             return None;
         }
-        let mut vfs: *mut ffi::sqlite3_vfs = std::ptr::null_mut();
-        let rc = ffi::sqlite3_file_control(
-            db,
-            c"main".as_ptr(),
-            ffi::SQLITE_FCNTL_VFS_POINTER,
-            (&raw mut vfs).cast::<c_void>(),
-        );
         // Another VFS (unix-excl, a shim) may keep the index in private memory.
-        if rc != ffi::SQLITE_OK || vfs.is_null() || (*vfs).zName.is_null() {
+        let vfs = main_pointer::<ffi::sqlite3_vfs>(db, ffi::SQLITE_FCNTL_VFS_POINTER)?;
+        if (*vfs).zName.is_null() || CStr::from_ptr((*vfs).zName).to_bytes() != b"unix" {
             return None;
         }
-        if CStr::from_ptr((*vfs).zName).to_bytes() != b"unix" {
-            return None;
-        }
-        let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
-        let rc = ffi::sqlite3_file_control(
-            db,
-            c"main".as_ptr(),
-            ffi::SQLITE_FCNTL_FILE_POINTER,
-            (&raw mut file).cast::<c_void>(),
-        );
-        if rc != ffi::SQLITE_OK || file.is_null() || (*file).pMethods.is_null() {
+        let file = main_pointer::<ffi::sqlite3_file>(db, ffi::SQLITE_FCNTL_FILE_POINTER)?;
+        if (*file).pMethods.is_null() {
             return None;
         }
         let methods = &*(*file).pMethods;
@@ -205,8 +190,16 @@ impl ReadHold {
         }
     }
 
-    /// Forgets what was found about the WAL index: a statement may have changed the journal
-    /// or locking mode (a PRAGMA, a script) or replaced the database (a restore). The held
+    /// Before a statement other than a held read runs (the held transaction has ended): a
+    /// PRAGMA may change the journal or locking mode, and with it the WAL index.
+    pub fn note_statement(&mut self, meta: &StmtMeta) {
+        if meta.verb == "PRAGMA" {
+            self.forget();
+        }
+    }
+
+    /// Forgets what was found about the WAL index: the journal or locking mode may have
+    /// changed (a PRAGMA, a script) or the database been replaced (a restore). The held
     /// transaction must have ended first.
     pub fn forget(&mut self) {
         debug_assert!(self.held.is_none());
@@ -214,6 +207,17 @@ impl ReadHold {
             self.probe = Probe::Unknown;
         }
     }
+}
+
+/// A pointer that `sqlite3_file_control(op)` returns for `main` (its VFS, its open file).
+///
+/// # Safety
+/// `db` must be a live connection used by this thread only, and `op` one whose argument is a
+/// `*mut T` to fill in.
+unsafe fn main_pointer<T>(db: *mut ffi::sqlite3, op: i32) -> Option<*mut T> {
+    let mut out: *mut T = std::ptr::null_mut();
+    let rc = ffi::sqlite3_file_control(db, c"main".as_ptr(), op, (&raw mut out).cast::<c_void>());
+    (rc == ffi::SQLITE_OK && !out.is_null()).then_some(out)
 }
 
 /// Steps a fixed statement of ours, prepared once; true when it ran.

@@ -201,9 +201,7 @@ impl Session {
         if replica && !entry.meta.runs_on_replica() {
             return Err(route_remote());
         }
-        if entry.meta.verb == "PRAGMA" {
-            self.reads.forget();
-        }
+        self.reads.note_statement(&entry.meta);
         let started = Instant::now();
         let result = run(db, &entry.stmt, &mut entry.meta, args, keep, None);
         entry.meta.record_cost(started.elapsed().as_micros() as u64);
@@ -239,9 +237,7 @@ impl Session {
             unsafe { self.reads.enter(db) }
         } else {
             unsafe { self.reads.end(db) };
-            if entry.meta.verb == "PRAGMA" {
-                self.reads.forget();
-            }
+            self.reads.note_statement(&entry.meta);
             false
         };
         // A write cannot be stopped half-way without rolling back its transaction, so only
@@ -333,6 +329,7 @@ impl Session {
         self.fixed("SAVEPOINT ferrule_many")?;
         let db = self.db;
         let entry = self.cache.get_mut(sql).expect("looked up just before");
+        self.reads.note_statement(&entry.meta);
         let mut changes = 0;
         let mut failed = None;
         for (i, args) in rows.iter().enumerate() {
@@ -380,9 +377,7 @@ impl Session {
         if self.replica && !meta.runs_on_replica() {
             return Err(route_remote());
         }
-        if meta.verb == "PRAGMA" {
-            self.reads.forget();
-        }
+        self.reads.note_statement(&meta);
         let result = run(self.db, &stmt, &mut meta, args, Keep::All, Some(n))?;
         let id = self.next_cursor;
         self.next_cursor += 1;
