@@ -114,7 +114,7 @@ impl Session {
         let mut session = Session {
             cursors: HashMap::new(),
             cache: LruCache::new(capacity),
-            reads: ReadHold::new(cfg.inline && !cfg.replica),
+            reads: ReadHold::new(cfg.inline),
             conn,
             db,
             control,

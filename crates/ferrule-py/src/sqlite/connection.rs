@@ -29,13 +29,46 @@ pub struct SqliteConn {
     detect_types: bool,
     /// Inline calls back to back; when their slice is used up one lets the loop run others.
     inline_slice: InlineSlice,
-    /// `loop.call_soon` and the `ReadRelease` it is given when short reads hold their read
-    /// transaction open (see `SqliteConnection::read_release_due`).
+    releaser: ReadReleaser,
+}
+
+/// Ends a connection's held read transaction at the event loop's next turn: short reads keep
+/// theirs open for the reads that follow (see `SqliteConnection::read_release_due`).
+pub(super) struct ReadReleaser {
+    /// `loop.call_soon`, and the `ReadRelease` it is given.
     call_soon: Py<PyAny>,
     release: Py<PyAny>,
 }
 
-/// Ends a connection's held read transaction: called by the event loop at its next turn.
+impl ReadReleaser {
+    pub fn new(py: Python<'_>, call_soon: Py<PyAny>, conn: &SqliteConnection) -> PyResult<Self> {
+        let conn = conn.clone();
+        let release = Py::new(py, ReadRelease { conn })?.into_any();
+        Ok(ReadReleaser { call_soon, release })
+    }
+
+    /// `loop.call_soon` of the bridge's event loop, to give `new`.
+    pub fn call_soon(bridge: &Bound<'_, Bridge>) -> PyResult<Py<PyAny>> {
+        bridge
+            .borrow()
+            .event_loop()
+            .getattr(bridge.py(), "call_soon")
+    }
+
+    /// After an inline call on `conn`: schedules the end of the read transaction it left
+    /// open, if any. If the loop cannot take the callback, the transaction ends now.
+    pub fn after_inline(&self, py: Python<'_>, conn: &SqliteConnection) {
+        if conn.read_release_due()
+            && self
+                .call_soon
+                .call1(py, (self.release.clone_ref(py),))
+                .is_err()
+        {
+            conn.release_read();
+        }
+    }
+}
+
 #[pyclass(module = "ferrule._ferrule", frozen)]
 struct ReadRelease {
     conn: SqliteConnection,
@@ -62,13 +95,7 @@ struct Opened {
 
 impl Deliver for Opened {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let release = Py::new(
-            py,
-            ReadRelease {
-                conn: self.conn.clone(),
-            },
-        )?
-        .into_any();
+        let releaser = ReadReleaser::new(py, self.call_soon, &self.conn)?;
         Ok(Py::new(
             py,
             SqliteConn {
@@ -76,8 +103,7 @@ impl Deliver for Opened {
                 bridge: self.bridge,
                 detect_types: self.detect_types,
                 inline_slice: InlineSlice::new(),
-                call_soon: self.call_soon,
-                release,
+                releaser,
             },
         )?
         .into_any())
@@ -164,17 +190,7 @@ impl SqliteConn {
         py: Python<'py>,
         outcome: Result<T, Error>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if self.conn.read_release_due() {
-            // The loop's next turn ends the read transaction the call left open; if the loop
-            // cannot take the callback, it ends now.
-            if self
-                .call_soon
-                .call1(py, (self.release.clone_ref(py),))
-                .is_err()
-            {
-                self.conn.release_read();
-            }
-        }
+        self.releaser.after_inline(py, &self.conn);
         let yield_first = self.inline_slice.should_yield();
         Bridge::ready_yielding(self.bridge.bind(py), BACKEND, outcome, yield_first)
     }

@@ -21,7 +21,7 @@ use pyo3::types::PyDict;
 use tokio_util::sync::CancellationToken;
 
 use super::config::from_dict;
-use super::connection::{ctl, start_backup, CursorOpened, Prepared};
+use super::connection::{ctl, start_backup, CursorOpened, Prepared, ReadReleaser};
 use super::methods::{sqlite_connection_methods, SqliteCalls};
 use super::remote::{within, RemoteCursors};
 use super::results::{Rows, Shape};
@@ -42,6 +42,7 @@ pub struct SqliteReplica {
     detect_types: bool,
     read_your_writes: bool,
     inline_slice: InlineSlice,
+    releaser: ReadReleaser,
     cursors: RemoteCursors,
     /// Stops the periodic sync (`sync_interval`) when the connection closes or goes away.
     stop: CancellationToken,
@@ -61,10 +62,12 @@ struct Opened {
     detect_types: bool,
     read_your_writes: bool,
     stop: CancellationToken,
+    call_soon: Py<PyAny>,
 }
 
 impl Deliver for Opened {
     fn deliver(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let releaser = ReadReleaser::new(py, self.call_soon, &self.local)?;
         Ok(Py::new(
             py,
             SqliteReplica {
@@ -75,6 +78,7 @@ impl Deliver for Opened {
                 detect_types: self.detect_types,
                 read_your_writes: self.read_your_writes,
                 inline_slice: InlineSlice::new(),
+                releaser,
                 cursors: RemoteCursors::new(REMOTE_CURSORS),
                 stop: self.stop,
             },
@@ -129,6 +133,7 @@ pub fn sqlite_replica_connect<'py>(
     })
     .map_err(|e| PyValueError::new_err(e.message))?;
     let handle = bridge.clone().unbind();
+    let call_soon = ReadReleaser::call_soon(bridge)?;
     Bridge::submit(bridge, BACKEND, None, async move {
         let (replica, created) = Replica::open(&replica_cfg).await?;
         if created {
@@ -157,6 +162,7 @@ pub fn sqlite_replica_connect<'py>(
             detect_types,
             read_your_writes,
             stop,
+            call_soon,
         })
     })
 }
@@ -303,6 +309,7 @@ impl SqliteCalls for SqliteReplica {
             match self.local.query_inline(sql, &values, keep) {
                 Some(Err(e)) if is_route_remote(&e) => {}
                 Some(outcome) => {
+                    self.releaser.after_inline(py, &self.local);
                     let yield_first = self.inline_slice.should_yield();
                     let bridge = self.bridge.bind(py);
                     return Bridge::ready_yielding(bridge, BACKEND, outcome.map(wrap), yield_first);
