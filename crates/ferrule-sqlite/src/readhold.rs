@@ -257,3 +257,109 @@ unsafe fn pragma_text(db: *mut ffi::sqlite3, sql: &CStr) -> Option<String> {
             .to_ascii_lowercase(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn open(dir: &std::path::Path, wal: bool) -> Connection {
+        let conn = Connection::open(dir.join("t.db")).unwrap();
+        let mode = if wal { "WAL" } else { "DELETE" };
+        conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |_| Ok(()))
+            .unwrap();
+        conn
+    }
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ferrule-readhold-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_held_read_is_used_only_while_nothing_committed() {
+        let dir = scratch("wal");
+        let reader = open(&dir, true);
+        let writer = open(&dir, true);
+        writer
+            .execute_batch("CREATE TABLE t (v); INSERT INTO t VALUES (1);")
+            .unwrap();
+        // SAFETY (every block): the handles of live connections of this thread.
+        let db = unsafe { reader.handle() };
+        let mut hold = ReadHold::new(true);
+        assert!(
+            !unsafe { hold.enter(db) },
+            "no WAL index is known before a read"
+        );
+        assert_eq!(count(&reader), 1);
+        unsafe { hold.after_plain_read(db) };
+        assert!(unsafe { hold.enter(db) });
+        assert!(hold.is_held() && !reader.is_autocommit());
+        assert_eq!(count(&reader), 1);
+        let held = hold.held;
+        assert!(unsafe { hold.enter(db) });
+        assert_eq!(hold.held, held, "nothing committed: the same transaction");
+        writer.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        assert!(unsafe { hold.enter(db) });
+        assert_ne!(hold.held, held, "a commit: a new transaction");
+        assert_eq!(count(&reader), 2);
+        // A checkpoint that restarts the WAL rewrites the header too.
+        let held = hold.held;
+        unsafe { hold.end(db) };
+        writer
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap();
+        writer.execute("INSERT INTO t VALUES (3)", []).unwrap();
+        assert!(unsafe { hold.enter(db) });
+        assert_ne!(hold.held, held);
+        assert_eq!(count(&reader), 3);
+        unsafe { hold.end(db) };
+        assert!(!hold.is_held() && reader.is_autocommit());
+        // An attached database is not covered by main's header.
+        let other = dir.join("other.db");
+        reader
+            .execute("ATTACH ?1 AS other", [other.to_str().unwrap()])
+            .unwrap();
+        assert!(!unsafe { hold.enter(db) });
+        reader.execute_batch("DETACH other").unwrap();
+        assert!(unsafe { hold.enter(db) });
+        unsafe { hold.end(db) };
+        drop((reader, writer));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn other_journal_modes_never_hold() {
+        let dir = scratch("delete");
+        let conn = open(&dir, false);
+        conn.execute_batch("CREATE TABLE t (v)").unwrap();
+        // SAFETY: the handle of a live connection of this thread.
+        let db = unsafe { conn.handle() };
+        let mut hold = ReadHold::new(true);
+        assert_eq!(count(&conn), 0);
+        unsafe { hold.after_plain_read(db) };
+        assert!(!unsafe { hold.enter(db) });
+        assert!(
+            !dir.join("t.db-shm").exists(),
+            "no shared memory was created"
+        );
+        let mem = Connection::open_in_memory().unwrap();
+        // SAFETY: as above.
+        let db = unsafe { mem.handle() };
+        let mut hold = ReadHold::new(true);
+        unsafe { hold.after_plain_read(db) };
+        assert!(!unsafe { hold.enter(db) });
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
