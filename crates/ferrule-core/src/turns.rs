@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -14,6 +15,35 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Error, ErrorKind};
+
+/// Limits of one call on a connection whose calls take turns: an absolute deadline, a token
+/// the caller cancels, and its place in line (held until the call ends when it makes several
+/// requests that must stay together).
+#[derive(Default, Clone)]
+pub struct CallCtl {
+    pub deadline: Option<Instant>,
+    pub cancel: Option<CancellationToken>,
+    pub turn: Option<Arc<Turn>>,
+}
+
+impl CallCtl {
+    pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
+        CallCtl {
+            deadline: timeout.map(|t| Instant::now() + t),
+            cancel,
+            turn: None,
+        }
+    }
+
+    /// The same limits for the requests a call makes on its way (a Parse, type lookups),
+    /// which go out within the call's own turn.
+    pub fn within_turn(&self) -> CallCtl {
+        CallCtl {
+            turn: None,
+            ..self.clone()
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct Turns {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+pub use ferrule_core::turns::CallCtl;
 use ferrule_core::turns::{Turn, Turns};
 use ferrule_core::{Error, ErrorKind, Value};
 use parking_lot::Mutex;
@@ -13,8 +14,6 @@ use postgres_protocol::message::frontend;
 use tokio::sync::mpsc::{error::TrySendError, unbounded_channel, UnboundedSender};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::cancel::CancelTarget;
 use crate::config::PgConfig;
@@ -28,34 +27,6 @@ use crate::session::SessionState;
 use crate::statement::{Column, Statement, StatementCache};
 use crate::typeinfo::TypeRegistry;
 use ferrule_core::socket::{register, SockWriter};
-
-/// Limits of one call: an absolute deadline, a token the caller cancels, and its place in
-/// line among the calls made on the connection (see `turns.rs`).
-#[derive(Default, Clone)]
-pub struct CallCtl {
-    pub deadline: Option<Instant>,
-    pub cancel: Option<CancellationToken>,
-    pub turn: Option<Arc<Turn>>,
-}
-
-impl CallCtl {
-    pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
-        CallCtl {
-            deadline: timeout.map(|t| Instant::now() + t),
-            cancel,
-            turn: None,
-        }
-    }
-
-    /// The same limits for the requests a call makes on its way (a Parse, type lookups),
-    /// which go out within the call's own turn.
-    fn within_turn(&self) -> CallCtl {
-        CallCtl {
-            turn: None,
-            ..self.clone()
-        }
-    }
-}
 
 /// Builds the row sink of one execution, given the statement being executed.
 pub type SinkFactory = Box<dyn Fn(&Arc<Statement>) -> RowSink + Send + Sync>;

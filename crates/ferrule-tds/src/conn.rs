@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+pub use ferrule_core::turns::CallCtl;
 use ferrule_core::turns::{Turn, Turns};
 use ferrule_core::{Error, ErrorKind};
 use parking_lot::Mutex;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::TdsConfig;
@@ -22,26 +22,6 @@ use crate::job::{Batch, Command, Job, Message, Response, Sink};
 use crate::packet::kind;
 use crate::params::Param;
 use crate::request::{self, TmRequest};
-
-/// Limits of one call: an absolute deadline, a token the caller cancels, and its place in
-/// line among the calls made on the connection (held until the call ends: TDS runs one
-/// request at a time, and a call of several requests keeps them together).
-#[derive(Default, Clone)]
-pub struct CallCtl {
-    pub deadline: Option<Instant>,
-    pub cancel: Option<CancellationToken>,
-    pub turn: Option<Arc<Turn>>,
-}
-
-impl CallCtl {
-    pub fn with_timeout(timeout: Option<Duration>, cancel: Option<CancellationToken>) -> CallCtl {
-        CallCtl {
-            deadline: timeout.map(|t| Instant::now() + t),
-            cancel,
-            turn: None,
-        }
-    }
-}
 
 pub(crate) struct Shared {
     tx: UnboundedSender<Command>,
