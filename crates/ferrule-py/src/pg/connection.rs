@@ -15,6 +15,7 @@ use ferrule_pg::typeinfo::{builtin_codec, Override};
 
 use super::calls::{self, Call};
 use super::config::from_dict;
+use super::methods::pg_call_methods;
 use super::results::Codecs;
 use crate::bridge::{Bridge, Deliver};
 
@@ -81,133 +82,18 @@ impl PgConn {
         }
     }
 
-    fn call(&self) -> Call<'_, PgConnection> {
-        Call {
+    fn call(&self, _py: Python<'_>) -> PyResult<Call<'_, PgConnection>> {
+        Ok(Call {
             bridge: &self.bridge,
             source: self.conn.clone(),
             codecs: calls::snapshot(&self.codecs),
-        }
+        })
     }
 }
 
-#[pymethods]
-impl PgConn {
-    /// Runs `sql` with `args`; `shape`: 0 all rows, 1 first row, 2 one value, 3 status.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None, record_class=None, as_class=None))]
-    fn query<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call()
-            .query(py, sql, args, shape, column, timeout, class)
-    }
-
-    /// Runs a prepared statement; same shapes as `query`.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None, record_class=None, as_class=None))]
-    fn query_prepared<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &PgStmt,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call()
-            .query_prepared(py, stmt, args, shape, column, timeout, class)
-    }
-
-    /// Runs one or more statements with the simple protocol; resolves to the last status.
-    #[pyo3(signature = (sql, timeout=None))]
-    fn execute_script<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call().execute_script(py, sql, timeout)
-    }
-
-    /// Executes `sql` for every argument sequence in `rows`, pipelined, all or nothing.
-    #[pyo3(signature = (sql, rows, timeout=None))]
-    fn executemany<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        rows: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call().executemany(py, sql, rows, timeout)
-    }
-
-    /// Prepares `sql`; resolves to a `PgStmt`.
-    #[pyo3(signature = (sql, timeout=None))]
-    fn prepare<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call().prepare(py, sql, timeout)
-    }
-
-    /// Opens a portal and fetches its first batch: `(portal, (records, more))`.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (stmt, args, prefetch, timeout=None, record_class=None, as_class=None))]
-    fn cursor_open<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &PgStmt,
-        args: &Bound<'py, PyAny>,
-        prefetch: i32,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call()
-            .cursor_open(py, stmt, args, prefetch, timeout, class)
-    }
-
-    /// Fetches up to `count` more rows from a portal: `(records, more)`.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (stmt, portal, count, timeout=None, record_class=None, as_class=None))]
-    fn cursor_fetch<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &PgStmt,
-        portal: String,
-        count: i32,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call()
-            .cursor_fetch(py, stmt, portal, count, timeout, class)
-    }
-
+pg_call_methods!(PgConn, {
     fn cursor_close(&self, portal: &str) {
         self.conn.portal_close(portal);
-    }
-
-    /// Graceful close, waiting at most `timeout` seconds for the server.
-    #[pyo3(signature = (timeout=None))]
-    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        self.call().close(py, timeout)
     }
 
     fn terminate(&self) {
@@ -233,45 +119,6 @@ impl PgConn {
 
     fn clear_statement_cache(&self) {
         self.conn.clear_statement_cache();
-    }
-
-    /// Sends all `(sql, args)` items before reading any result; resolves to a list of
-    /// record lists in order (see `PgConnection::pipeline` for the error semantics).
-    #[pyo3(signature = (items, atomic=false, return_exceptions=false, timeout=None))]
-    fn pipeline<'py>(
-        &self,
-        py: Python<'py>,
-        items: &Bound<'py, PyAny>,
-        atomic: bool,
-        return_exceptions: bool,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call()
-            .pipeline(py, items, atomic, return_exceptions, timeout)
-    }
-
-    /// Starts a `COPY ... FROM STDIN` statement; resolves to a `PgCopyIn`.
-    #[pyo3(signature = (sql, args, timeout=None))]
-    fn copy_in<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call().copy_in(py, sql, args, timeout)
-    }
-
-    /// Starts a `COPY ... TO STDOUT` statement; resolves to a `PgCopyOut`.
-    #[pyo3(signature = (sql, args, timeout=None))]
-    fn copy_out<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call().copy_out(py, sql, args, timeout)
     }
 
     /// Routes notifications, notices and the end of the connection to `callback(kind, a, b,
@@ -300,7 +147,7 @@ impl PgConn {
     fn reload_schema_state(&self) {
         self.conn.reload_schema_state();
     }
-}
+});
 
 pub fn server_parameters<'py>(
     py: Python<'py>,

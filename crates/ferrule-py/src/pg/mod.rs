@@ -8,6 +8,7 @@ pub mod copy_records;
 pub mod decode;
 pub mod decode_rich;
 pub mod direct;
+mod methods;
 pub mod pool;
 pub mod pooled;
 pub mod range;

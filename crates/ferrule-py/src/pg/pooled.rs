@@ -10,11 +10,11 @@ use ferrule_core::pool::Pooled;
 use ferrule_pg::{PgConnection, PgManager};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::PyDict;
 
 use super::calls::{self, Call, ConnHandle, Event, BACKEND};
-use super::connection::row_class;
-use super::connection::{server_parameters, PgStmt};
+use super::connection::server_parameters;
+use super::methods::pg_call_methods;
 use super::results::Codecs;
 use crate::bridge::{Bridge, Emitter};
 use crate::pool_native::{release, Held, Loan};
@@ -71,117 +71,9 @@ impl PgPooledConn {
     }
 }
 
-#[pymethods]
-impl PgPooledConn {
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None, record_class=None, as_class=None))]
-    fn query<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call(py)?
-            .query(py, sql, args, shape, column, timeout, class)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (stmt, args, shape=0, column=0, timeout=None, record_class=None, as_class=None))]
-    fn query_prepared<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &PgStmt,
-        args: &Bound<'py, PyAny>,
-        shape: u8,
-        column: usize,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call(py)?
-            .query_prepared(py, stmt, args, shape, column, timeout, class)
-    }
-
-    #[pyo3(signature = (sql, timeout=None))]
-    fn execute_script<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?.execute_script(py, sql, timeout)
-    }
-
-    #[pyo3(signature = (sql, rows, timeout=None))]
-    fn executemany<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        rows: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?.executemany(py, sql, rows, timeout)
-    }
-
-    #[pyo3(signature = (sql, timeout=None))]
-    fn prepare<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?.prepare(py, sql, timeout)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (stmt, args, prefetch, timeout=None, record_class=None, as_class=None))]
-    fn cursor_open<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &PgStmt,
-        args: &Bound<'py, PyAny>,
-        prefetch: i32,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call(py)?
-            .cursor_open(py, stmt, args, prefetch, timeout, class)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (stmt, portal, count, timeout=None, record_class=None, as_class=None))]
-    fn cursor_fetch<'py>(
-        &self,
-        py: Python<'py>,
-        stmt: &PgStmt,
-        portal: String,
-        count: i32,
-        timeout: Option<f64>,
-        record_class: Option<Bound<'py, PyType>>,
-        as_class: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let class = row_class(record_class, as_class)?;
-        self.call(py)?
-            .cursor_fetch(py, stmt, portal, count, timeout, class)
-    }
-
+pg_call_methods!(PgPooledConn, {
     fn cursor_close(&self, py: Python<'_>, portal: &str) -> PyResult<()> {
         self.with_conn(py, |c| c.portal_close(portal))
-    }
-
-    /// Closes the connection itself (the pool replaces it once it is released).
-    #[pyo3(signature = (timeout=None))]
-    fn close<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?.close(py, timeout)
     }
 
     /// Closes the connection at once and releases it; the pool replaces it.
@@ -215,41 +107,6 @@ impl PgPooledConn {
 
     fn clear_statement_cache(&self, py: Python<'_>) -> PyResult<()> {
         self.with_conn(py, PgConnection::clear_statement_cache)
-    }
-
-    #[pyo3(signature = (items, atomic=false, return_exceptions=false, timeout=None))]
-    fn pipeline<'py>(
-        &self,
-        py: Python<'py>,
-        items: &Bound<'py, PyAny>,
-        atomic: bool,
-        return_exceptions: bool,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?
-            .pipeline(py, items, atomic, return_exceptions, timeout)
-    }
-
-    #[pyo3(signature = (sql, args, timeout=None))]
-    fn copy_in<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?.copy_in(py, sql, args, timeout)
-    }
-
-    #[pyo3(signature = (sql, args, timeout=None))]
-    fn copy_out<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        args: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py)?.copy_out(py, sql, args, timeout)
     }
 
     /// Routes the connection's events to `callback` for the rest of this loan.
@@ -295,7 +152,7 @@ impl PgPooledConn {
     fn release<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         release(py, &self.bridge, BACKEND, self.take())
     }
-}
+});
 
 impl Drop for PgPooledConn {
     fn drop(&mut self) {
