@@ -45,42 +45,5 @@ native_pool_class!(
     config = from_dict,
     lend = lend,
     backend = BACKEND,
-    {
-        /// Acquire, run `sql` with `args`, release: one job. Shapes as `PgConn.query`;
-        /// `timeout` bounds the whole call, waiting for a connection included.
-        #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
-        fn query<'py>(
-            &self,
-            py: Python<'py>,
-            sql: String,
-            args: &Bound<'py, PyAny>,
-            shape: u8,
-            column: usize,
-            timeout: Option<f64>,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            self.call()
-                .query(py, sql, args, shape, column, timeout, None)
-        }
-
-        #[pyo3(signature = (sql, rows, timeout=None))]
-        fn executemany<'py>(
-            &self,
-            py: Python<'py>,
-            sql: String,
-            rows: &Bound<'py, PyAny>,
-            timeout: Option<f64>,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            self.call().executemany(py, sql, rows, timeout)
-        }
-
-        #[pyo3(signature = (sql, timeout=None))]
-        fn execute_script<'py>(
-            &self,
-            py: Python<'py>,
-            sql: String,
-            timeout: Option<f64>,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            self.call().execute_script(py, sql, timeout)
-        }
-    }
+    query_args = (None),
 );

@@ -3,8 +3,8 @@
 //!
 //! A backend's pool class is made by `native_pool_class!`: the methods every pool has come
 //! from `PoolCore`, the constructor from the backend's settings reader, manager and lending
-//! function; the backend adds its one-job calls (acquire, run and release in one job, no trip
-//! through Python between the steps). A call cancelled while it
+//! function, and the one-job calls (acquire, run and release in one job, no trip through
+//! Python between the steps) from the backend's `Call` on the pool. A call cancelled while it
 //! waits drops its acquire, which never keeps or loses a connection; one cancelled while it
 //! runs is cancelled as the backend cancels any call, and the connection goes back, reset if
 //! it is dirty.
@@ -22,7 +22,11 @@ pub use self::loan::{release, Held, Loan};
 
 /// Declares a native pool class `$class` over `PoolCore<$manager>`: its constructor (the
 /// connection settings read by `config`, connections lent through `lend`, errors tagged with
-/// `backend`), the methods every pool has, and the backend's own (`$methods`).
+/// `backend`) and the methods every pool has.
+///
+/// Its one-job calls `query`, `executemany` and `execute_script` run on `self.call()`, the
+/// backend's `Call` on the pool; `query_args` are the arguments its `query` takes after the
+/// timeout (PostgreSQL's row class).
 macro_rules! native_pool_class {
     (
         $(#[$meta:meta])* $class:ident,
@@ -30,7 +34,7 @@ macro_rules! native_pool_class {
         config = $config:path,
         lend = $lend:path,
         backend = $backend:expr,
-        { $($methods:tt)* }
+        query_args = ($($query_arg:expr),*) $(,)?
     ) => {
         $(#[$meta])*
         #[::pyo3::pyclass(module = "ferrule._ferrule", frozen)]
@@ -72,7 +76,44 @@ macro_rules! native_pool_class {
                 Ok($class { core })
             }
 
-            $($methods)*
+            /// Acquire, run `sql` with `args`, release: one job. Shapes as the connection's
+            /// `query`; `timeout` bounds the whole call, waiting for a connection included.
+            #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
+            fn query<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+                sql: String,
+                args: &::pyo3::Bound<'py, ::pyo3::PyAny>,
+                shape: u8,
+                column: usize,
+                timeout: Option<f64>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.call()
+                    .query(py, sql, args, shape, column, timeout $(, $query_arg)*)
+            }
+
+            /// Acquire, run `sql` once per row of `rows` (all or nothing), release.
+            #[pyo3(signature = (sql, rows, timeout=None))]
+            fn executemany<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+                sql: String,
+                rows: &::pyo3::Bound<'py, ::pyo3::PyAny>,
+                timeout: Option<f64>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.call().executemany(py, sql, rows, timeout)
+            }
+
+            /// Acquire, run the statements of `sql`, release; resolves to the last status.
+            #[pyo3(signature = (sql, timeout=None))]
+            fn execute_script<'py>(
+                &self,
+                py: ::pyo3::Python<'py>,
+                sql: String,
+                timeout: Option<f64>,
+            ) -> ::pyo3::PyResult<::pyo3::Bound<'py, ::pyo3::PyAny>> {
+                self.call().execute_script(py, sql, timeout)
+            }
 
             /// Opens `min_size` connections; fails with the first error (the pool keeps
             /// trying).

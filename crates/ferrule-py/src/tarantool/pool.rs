@@ -3,7 +3,6 @@
 //! connection, run and release it in one job.
 
 use ferrule_tarantool::TntManager;
-use pyo3::prelude::*;
 
 use super::calls::{Call, BACKEND};
 use super::config::from_dict;
@@ -27,41 +26,5 @@ native_pool_class!(
     config = from_dict,
     lend = lend,
     backend = BACKEND,
-    {
-        /// Acquire, run `sql` with `args`, release: one job. Shapes as `TntConn.query`;
-        /// `timeout` bounds the whole call, waiting for a connection included.
-        #[pyo3(signature = (sql, args, shape=0, column=0, timeout=None))]
-        fn query<'py>(
-            &self,
-            py: Python<'py>,
-            sql: String,
-            args: &Bound<'py, PyAny>,
-            shape: u8,
-            column: usize,
-            timeout: Option<f64>,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            self.call().query(py, sql, args, shape, column, timeout)
-        }
-
-        #[pyo3(signature = (sql, rows, timeout=None))]
-        fn executemany<'py>(
-            &self,
-            py: Python<'py>,
-            sql: String,
-            rows: &Bound<'py, PyAny>,
-            timeout: Option<f64>,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            self.call().executemany(py, sql, rows, timeout)
-        }
-
-        #[pyo3(signature = (sql, timeout=None))]
-        fn execute_script<'py>(
-            &self,
-            py: Python<'py>,
-            sql: String,
-            timeout: Option<f64>,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            self.call().execute_script(py, sql, timeout)
-        }
-    }
+    query_args = (),
 );
