@@ -153,10 +153,7 @@ pub fn sqlite_connect<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (cfg, detect_types) = from_dict(settings)?;
     let handle = bridge.clone().unbind();
-    let call_soon = bridge
-        .borrow()
-        .event_loop()
-        .getattr(bridge.py(), "call_soon")?;
+    let call_soon = ReadReleaser::call_soon(bridge)?;
     let (future, completion) = Bridge::register(bridge, BACKEND, None)?;
     SqliteConnection::open(
         cfg,
