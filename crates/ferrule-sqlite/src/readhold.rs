@@ -102,7 +102,6 @@ pub(crate) struct ReadHold {
     held: Option<Header>,
     begin: Option<RawStmt>,
     commit: Option<RawStmt>,
-    enabled: bool,
 }
 
 // SAFETY: the mapping pointer is only read by the thread holding the session, like the
@@ -110,17 +109,12 @@ pub(crate) struct ReadHold {
 unsafe impl Send for ReadHold {}
 
 impl ReadHold {
-    pub fn new(enabled: bool) -> ReadHold {
+    pub fn new() -> ReadHold {
         ReadHold {
-            probe: if enabled {
-                Probe::Unknown
-            } else {
-                Probe::Unusable
-            },
+            probe: Probe::Unknown,
             held: None,
             begin: None,
             commit: None,
-            enabled,
         }
     }
 
@@ -203,9 +197,7 @@ impl ReadHold {
     /// transaction must have ended first.
     pub fn forget(&mut self) {
         debug_assert!(self.held.is_none());
-        if self.enabled {
-            self.probe = Probe::Unknown;
-        }
+        self.probe = Probe::Unknown;
     }
 }
 
@@ -294,7 +286,7 @@ mod tests {
             .unwrap();
         // SAFETY (every block): the handles of live connections of this thread.
         let db = unsafe { reader.handle() };
-        let mut hold = ReadHold::new(true);
+        let mut hold = ReadHold::new();
         assert!(
             !unsafe { hold.enter(db) },
             "no WAL index is known before a read"
@@ -345,7 +337,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (v)").unwrap();
         // SAFETY: the handle of a live connection of this thread.
         let db = unsafe { conn.handle() };
-        let mut hold = ReadHold::new(true);
+        let mut hold = ReadHold::new();
         assert_eq!(count(&conn), 0);
         unsafe { hold.after_plain_read(db) };
         assert!(!unsafe { hold.enter(db) });
@@ -356,7 +348,7 @@ mod tests {
         let mem = Connection::open_in_memory().unwrap();
         // SAFETY: as above.
         let db = unsafe { mem.handle() };
-        let mut hold = ReadHold::new(true);
+        let mut hold = ReadHold::new();
         unsafe { hold.after_plain_read(db) };
         assert!(!unsafe { hold.enter(db) });
         drop(conn);

@@ -114,7 +114,8 @@ impl Session {
         let mut session = Session {
             cursors: HashMap::new(),
             cache: LruCache::new(capacity),
-            reads: ReadHold::new(cfg.inline),
+            // Only inline reads hold a transaction, so `inline = false` never does.
+            reads: ReadHold::new(),
             conn,
             db,
             control,
